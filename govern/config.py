@@ -1,0 +1,246 @@
+"""The whole configuration as msgspec Structs, loaded from JSON, YAML or TOML.
+
+Secrets may be written as `env.NAME`: they are read from the environment when the
+configuration is loaded, and a missing variable is an error naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+from msgspec import Struct, field
+
+from govern.errors import ConfigError
+
+ProviderKind = Literal["openai", "anthropic", "bedrock", "sim"]
+PROVIDER_KINDS: tuple[str, ...] = ("openai", "anthropic", "bedrock", "sim")
+
+_Strict = {"kw_only": True, "forbid_unknown_fields": True}
+
+
+class ProviderKey(Struct, **_Strict):  # type: ignore[call-arg]
+    """One credential of a provider, chosen by weight among the keys that list a model."""
+
+    name: str = "default"
+    """Shown in logs and errors instead of the secret."""
+    value: str | None = None
+    """The API key, or `env.NAME` to read it from the environment. Not used by `bedrock`."""
+    models: list[str] = field(default_factory=list)
+    """Upstream model names this key serves; empty means every model of the provider."""
+    weight: float = 1.0
+    """Relative share of traffic among the keys that serve a model; 0 disables the key."""
+    aws_access_key_id: str | None = None
+    """Bedrock: access key id (or `env.NAME`); unset uses the default AWS credential chain."""
+    aws_secret_access_key: str | None = None
+    """Bedrock: secret access key (or `env.NAME`)."""
+    aws_session_token: str | None = None
+    """Bedrock: session token for temporary credentials (or `env.NAME`)."""
+    region: str | None = None
+    """Bedrock: AWS region of this key; defaults to the provider's `region`."""
+
+    def __repr__(self) -> str:
+        return f"ProviderKey(name={self.name!r}, models={self.models!r}, weight={self.weight})"
+
+
+class ProviderConfig(Struct, **_Strict):  # type: ignore[call-arg]
+    """One upstream provider. Its name in `providers` is the model prefix (`openai/...`)."""
+
+    kind: ProviderKind | None = None
+    """Wire protocol: `openai`, `anthropic`, `bedrock` or `sim`. Defaults to the provider's
+    name, so only OpenAI-compatible services under another name (`groq`, `ollama`) need it."""
+    keys: list[ProviderKey] = field(default_factory=list)
+    """Credentials; a provider without keys is not live (except `sim` and keyless
+    OpenAI-compatible servers such as Ollama, which get one anonymous key)."""
+    models: list[str] = field(default_factory=list)
+    """Models offered for bare-name resolution and `GET /v1/models`, in addition to the
+    models its keys list."""
+    base_url: str | None = None
+    """Upstream base URL, for OpenAI-compatible services, proxies and the simulated
+    upstream (for example `http://127.0.0.1:4010/v1`)."""
+    api_version: str | None = None
+    """Azure OpenAI: the `api-version` query parameter. Setting it switches to Azure's
+    deployment URLs (`{base_url}/openai/deployments/{model}/...`) and `api-key` header."""
+    region: str | None = None
+    """Bedrock: default AWS region (else `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`)."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra headers sent with every upstream request."""
+    timeout: float = 600.0
+    """Seconds allowed for a whole non-streaming call, and between two chunks of a stream."""
+    connect_timeout: float = 10.0
+    """Seconds allowed to open a connection."""
+    max_retries: int = 2
+    """Retries of a retryable failure (network error, timeout, 408/409/429, 5xx) on this
+    provider before falling back; each retry may pick another key."""
+    retry_backoff: float = 0.25
+    """Seconds before the first retry; doubles for each further retry (with jitter),
+    and an upstream `Retry-After` up to 10 s is honoured instead."""
+    default_max_tokens: int = 4096
+    """Anthropic and Bedrock require an output limit: used when the client sets none."""
+    latency_ms: float = 0.0
+    """Sim: milliseconds before the first byte of an answer."""
+    chunk_interval_ms: float = 0.0
+    """Sim: milliseconds between two stream chunks."""
+    default_output_tokens: int = 16
+    """Sim: words generated when the request sets no output limit."""
+
+
+class ServerConfig(Struct, **_Strict):  # type: ignore[call-arg]
+    """The HTTP server."""
+
+    host: str = "127.0.0.1"
+    """Interface to listen on."""
+    port: int = 4000
+    """TCP port to listen on."""
+    max_body_bytes: int = 10 * 1024 * 1024
+    """Requests with a larger body get 413."""
+    transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    """HTTP client for upstream calls (see docs/benchmarks.md for why aiohttp)."""
+
+
+class GovernConfig(Struct, **_Strict):  # type: ignore[call-arg]
+    """The gateway's configuration."""
+
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    """Upstream providers by name; the name is the model prefix clients use."""
+    server: ServerConfig = field(default_factory=ServerConfig)
+    """HTTP server settings."""
+    data_dir: str | None = None
+    """Directory for the gateway's files (request log, cache); `--data-dir` overrides it.
+    Default: `$GOVERN_DATA_DIR`, else `./govern-data`."""
+
+    def provider_kind(self, name: str) -> str:
+        """The wire protocol of provider `name`."""
+        return self.providers[name].kind or name
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> GovernConfig:
+    """Load a config file (`.json`, `.yaml`/`.yml`, `.toml`), or the offline default."""
+    if path is None:
+        return default_config()
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+    suffix = p.suffix.lower()
+    try:
+        if suffix == ".json":
+            config = msgspec.json.decode(raw, type=GovernConfig)
+        elif suffix in (".yaml", ".yml"):
+            config = msgspec.yaml.decode(raw, type=GovernConfig)
+        elif suffix == ".toml":
+            config = msgspec.toml.decode(raw, type=GovernConfig)
+        else:
+            raise ConfigError(f"config file {p} must end in .json, .yaml, .yml or .toml")
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid config {p}: {_config_path(str(exc))}") from None
+    except msgspec.DecodeError as exc:
+        raise ConfigError(f"config file {p} is not valid {suffix[1:].upper()}: {exc}") from None
+    return validate(config)
+
+
+def config_from_dict(data: Mapping[str, Any]) -> GovernConfig:
+    """Build a validated configuration from plain Python data (as a file would hold)."""
+    try:
+        config = msgspec.convert(data, type=GovernConfig)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"invalid config: {_config_path(str(exc))}") from None
+    return validate(config)
+
+
+def _config_path(message: str) -> str:
+    # msgspec says "... - at `$.providers.openai.timeout`"; users think in dotted paths.
+    return message.replace("`$.", "`").replace("`$`", "the top level")
+
+
+def validate(config: GovernConfig, environ: Mapping[str, str] | None = None) -> GovernConfig:
+    """Check cross-field rules and resolve `env.NAME` secrets; raise ConfigError."""
+    env = os.environ if environ is None else environ
+    for name, provider in config.providers.items():
+        where = f"providers.{name}"
+        if "/" in name or not name:
+            raise ConfigError(f"{where}: a provider name must be non-empty and contain no '/'")
+        kind = provider.kind or name
+        if kind not in PROVIDER_KINDS:
+            raise ConfigError(
+                f"{where}.kind: expected one of {', '.join(PROVIDER_KINDS)}; "
+                f"set `kind` for a provider named {name!r}"
+            )
+        for attr in ("timeout", "connect_timeout"):
+            if getattr(provider, attr) <= 0:
+                raise ConfigError(f"{where}.{attr}: must be > 0 seconds")
+        if provider.max_retries < 0:
+            raise ConfigError(f"{where}.max_retries: must be >= 0")
+        for i, key in enumerate(provider.keys):
+            kwhere = f"{where}.keys[{i}]"
+            if key.weight < 0:
+                raise ConfigError(f"{kwhere}.weight: must be >= 0")
+            for attr in ("value", "aws_access_key_id", "aws_secret_access_key",
+                         "aws_session_token"):
+                secret = getattr(key, attr)
+                if isinstance(secret, str) and secret.startswith("env."):
+                    var = secret[4:]
+                    if var not in env:
+                        raise ConfigError(
+                            f"{kwhere}.{attr}: environment variable {var} is not set"
+                        )
+                    setattr(key, attr, env[var])
+            if key.value is None and (
+                kind == "anthropic" or (name == "openai" and provider.base_url is None)
+            ):
+                raise ConfigError(f"{kwhere}.value: an API key is required for {name}")
+        names = [k.name for k in provider.keys]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{where}.keys: key names must be unique, got {names}")
+    if not 0 < config.server.port < 65536:
+        raise ConfigError("server.port: must be between 1 and 65535")
+    if config.server.max_body_bytes <= 0:
+        raise ConfigError("server.max_body_bytes: must be > 0")
+    return config
+
+
+SIM_MODELS: tuple[str, ...] = (
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4.1-mini",
+    "claude-sonnet-4-5",
+    "claude-3-5-haiku",
+)
+"""Models the offline `sim` provider offers by default, named after the real ones they
+stand in for (and, from the pricing issue on, priced as)."""
+
+
+def default_config(environ: Mapping[str, str] | None = None) -> GovernConfig:
+    """The configuration used without a file: real providers with keys in the
+    environment (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, AWS credentials), then `sim`."""
+    env = os.environ if environ is None else environ
+    providers: dict[str, ProviderConfig] = {}
+    if env.get("OPENAI_API_KEY"):
+        providers["openai"] = ProviderConfig(
+            keys=[ProviderKey(name="env", value="env.OPENAI_API_KEY")]
+        )
+    if env.get("ANTHROPIC_API_KEY"):
+        providers["anthropic"] = ProviderConfig(
+            keys=[ProviderKey(name="env", value="env.ANTHROPIC_API_KEY")]
+        )
+    if env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE"):
+        providers["bedrock"] = ProviderConfig(keys=[ProviderKey(name="aws")])
+    providers["sim"] = ProviderConfig(models=list(SIM_MODELS))
+    return validate(GovernConfig(providers=providers), env)
+
+
+CONFIG_CANDIDATES: tuple[str, ...] = ("govern.toml", "govern.yaml", "govern.yml", "govern.json")
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to use: `explicit`, else `$GOVERN_CONFIG`, else `./govern.toml`
+    (`.yaml`, `.yml`, `.json`); None means the offline default."""
+    if explicit is not None:
+        return Path(explicit)
+    if os.environ.get("GOVERN_CONFIG"):
+        return Path(os.environ["GOVERN_CONFIG"])
+    return next((Path(c) for c in CONFIG_CANDIDATES if Path(c).is_file()), None)

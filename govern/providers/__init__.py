@@ -1,0 +1,1 @@
+"""Providers: translation between the OpenAI shape and each upstream protocol."""

@@ -1,0 +1,65 @@
+"""Every failure becomes an OpenAI-shaped error body; no traceback reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from govern.errors import GovernError
+
+log = logging.getLogger("govern.server")
+
+_HTTP_TYPES = {
+    400: "invalid_request_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+}
+
+
+def error_response(exc: GovernError, request_id: str | None = None) -> Response[bytes]:
+    """The HTTP response for a gateway error."""
+    headers = exc.headers()
+    if request_id:
+        headers["x-govern-request-id"] = request_id
+    return Response(
+        content=exc.to_json(),
+        status_code=exc.status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def on_govern_error(request: Request[object, object, object], exc: GovernError) -> Response[bytes]:
+    """Exception handler for GovernError."""
+    return error_response(exc, request.scope["state"].get("request_id"))
+
+
+def on_http_error(request: Request[object, object, object], exc: HTTPException) -> Response[bytes]:
+    """Exception handler for Litestar's own HTTP errors (unknown route, 405, 413)."""
+    status = exc.status_code
+    if status == 404:
+        message = f"no route {request.method} {request.url.path}"
+    elif status == 405:
+        message = f"method {request.method} is not allowed on {request.url.path}"
+    elif status == 413:
+        limit = request.route_handler.resolve_request_max_body_size()
+        message = f"request body is larger than the limit of {limit} bytes"
+    else:
+        message = exc.detail
+    error = GovernError(message)
+    error.status = status
+    error.type = _HTTP_TYPES.get(status, "server_error" if status >= 500 else "invalid_request")
+    return on_govern_error(request, error)
+
+
+def on_unexpected(request: Request[object, object, object], exc: Exception) -> Response[bytes]:
+    """Exception handler of last resort: log the traceback, answer a plain 500."""
+    request_id = request.scope["state"].get("request_id")
+    log.exception("unexpected error handling %s (request %s)", request.url.path, request_id)
+    error = GovernError(
+        f"internal error in the gateway (request {request_id}); the server log has details"
+    )
+    return error_response(error, request_id)

@@ -1,0 +1,77 @@
+"""`/v1/*`: the OpenAI-compatible routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import Stream
+
+from govern.errors import GovernError
+from govern.gateway import Gateway
+from govern.pipeline import ChatReply, RequestContext, StreamReply
+from govern.sse import DONE, encode_data
+from govern.wire.decode import decode_chat_request, decode_embedding_request
+
+log = logging.getLogger("govern.server")
+_encode = msgspec.json.Encoder().encode
+JSON = "application/json"
+
+
+def start(request: Request[object, object, object]) -> RequestContext:
+    """A request context whose id every response of this request will carry."""
+    ctx = RequestContext()
+    request.scope["state"]["request_id"] = ctx.request_id
+    return ctx
+
+
+async def sse_body(reply: StreamReply) -> AsyncIterator[bytes]:
+    """The SSE body of a chat stream; a failure midway ends it with an error event."""
+    try:
+        async for chunk in reply.chunks:
+            yield encode_data(_encode(chunk))
+    except GovernError as exc:
+        log.info("stream failed midway: %s", exc.message)
+        yield encode_data(exc.to_json())
+        return
+    except Exception:
+        log.exception("stream failed midway")
+        yield encode_data(GovernError("internal error in the gateway mid-stream").to_json())
+        return
+    yield DONE
+
+
+def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
+    """The `/v1` route handlers bound to `gateway`."""
+
+    @post("/v1/chat/completions", status_code=200)
+    async def chat_completions(request: Request[object, object, object]) -> Response[bytes]:
+        ctx = start(request)
+        chat, extras = decode_chat_request(await request.body())
+        reply = await gateway.chat(chat, extras, ctx)
+        headers = {"x-govern-request-id": ctx.request_id, **reply.served.headers()}
+        if isinstance(reply, ChatReply):
+            return Response(_encode(reply.completion), media_type=JSON, headers=headers)
+        headers["cache-control"] = "no-cache"
+        return Stream(sse_body(reply), media_type="text/event-stream", headers=headers)
+
+    @post("/v1/embeddings", status_code=200)
+    async def embeddings(request: Request[object, object, object]) -> Response[bytes]:
+        ctx = start(request)
+        body = decode_embedding_request(await request.body())
+        reply = await gateway.embeddings(body, ctx)
+        headers = {"x-govern-request-id": ctx.request_id, **reply.served.headers()}
+        return Response(_encode(reply.result.response), media_type=JSON, headers=headers)
+
+    @get("/v1/models")
+    async def models(request: Request[object, object, object]) -> Response[bytes]:
+        ctx = start(request)
+        return Response(
+            _encode(gateway.models()), media_type=JSON,
+            headers={"x-govern-request-id": ctx.request_id},
+        )
+
+    return [chat_completions, embeddings, models]

@@ -1,0 +1,1 @@
+"""Simulated upstreams and the deterministic model behind the `sim` provider."""

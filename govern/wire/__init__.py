@@ -1,0 +1,1 @@
+"""Wire formats: msgspec Structs for the APIs the gateway speaks."""
