@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 from govern.sim.engine import SimTool, count_tokens
 from govern.wire.openai import (
     AssistantMessage,
@@ -37,6 +39,10 @@ def _text(content: str | list[ContentPart] | None) -> str:
     return " ".join(p.text for p in content if isinstance(p, TextPart))
 
 
+def _raw(value: msgspec.Raw) -> bytes | None:
+    return bytes(value) or None  # an empty Raw means the field was absent
+
+
 def message_text(message: Message) -> str:
     """The words of one message the sim tokenizer counts."""
     text = _text(message.content)
@@ -53,8 +59,7 @@ def openai_prompt(request: ChatCompletionRequest) -> SimPrompt:
     last = request.messages[-1] if request.messages else None
     last_user = texts[-1] if isinstance(last, UserMessage) else None
     tools = [
-        SimTool(name=t.function.name, schema=bytes(t.function.parameters)
-                if t.function.parameters is not None else None)
+        SimTool(name=t.function.name, schema=_raw(t.function.parameters))
         for t in request.tools or []
     ]
     forced: str | None = None
@@ -68,7 +73,7 @@ def openai_prompt(request: ChatCompletionRequest) -> SimPrompt:
     schema: bytes | None = None
     fmt = request.response_format
     if isinstance(fmt, JSONSchemaResponseFormat):
-        schema = bytes(fmt.json_schema.schema) if fmt.json_schema.schema is not None else b"{}"
+        schema = _raw(fmt.json_schema.schema) or b"{}"
     return SimPrompt(
         text=text,
         tokens=sum(count_tokens(t) for t in texts),

@@ -2,13 +2,18 @@
 
 One Struct per wire message. JSON Schema documents (tool parameters, response formats)
 stay as `msgspec.Raw`: the gateway forwards them, it never needs to look inside.
+
+msgspec cannot decode a JSON value into `Raw | None` (msgspec issue #659: only `null`
+is accepted), so optional raw fields are typed `Raw` with an empty `Raw()` default
+meaning "absent" (falsy, and omitted on encode where defaults are omitted). Constant
+discriminators (`object`, tool `type`) are struct tags, so `omit_defaults` never drops them.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from msgspec import Raw, Struct, field
+from msgspec import Raw, Struct
 
 # --- content parts -----------------------------------------------------------------------
 
@@ -75,15 +80,14 @@ class FunctionDefinition(Struct, kw_only=True, omit_defaults=True):
 
     name: str
     description: str | None = None
-    parameters: Raw | None = None
+    parameters: Raw = Raw()
     strict: bool | None = None
 
 
-class Tool(Struct, kw_only=True, omit_defaults=True):
+class Tool(Struct, tag_field="type", tag="function", kw_only=True, omit_defaults=True):
     """A tool the model may call (only functions exist in Chat Completions)."""
 
     function: FunctionDefinition
-    type: Literal["function"] = "function"
 
 
 class FunctionCall(Struct, kw_only=True, omit_defaults=True):
@@ -93,12 +97,11 @@ class FunctionCall(Struct, kw_only=True, omit_defaults=True):
     arguments: str
 
 
-class ToolCall(Struct, kw_only=True, omit_defaults=True):
+class ToolCall(Struct, tag_field="type", tag="function", kw_only=True, omit_defaults=True):
     """A tool call made by the model."""
 
     id: str
     function: FunctionCall
-    type: Literal["function"] = "function"
 
 
 class ToolChoiceFunction(Struct, kw_only=True):
@@ -176,7 +179,7 @@ class JSONSchemaFormat(Struct, kw_only=True, omit_defaults=True):
 
     name: str
     description: str | None = None
-    schema: Raw | None = None
+    schema: Raw = Raw()
     strict: bool | None = None
 
 
@@ -245,6 +248,7 @@ class PromptTokensDetails(Struct, kw_only=True, omit_defaults=True):
     """Breakdown of prompt tokens; `cached_tokens` are included in `prompt_tokens`."""
 
     cached_tokens: int | None = None
+    cache_write_tokens: int | None = None
     audio_tokens: int | None = None
 
 
@@ -285,10 +289,12 @@ class Choice(Struct, kw_only=True, omit_defaults=False):
     index: int
     message: ResponseMessage
     finish_reason: FinishReason | None = None
-    logprobs: Raw | None = None
+    logprobs: Raw = Raw(b"null")
 
 
-class ChatCompletion(Struct, kw_only=True, omit_defaults=True):
+class ChatCompletion(
+    Struct, tag_field="object", tag="chat.completion", kw_only=True, omit_defaults=True
+):
     """`POST /v1/chat/completions` response."""
 
     id: str
@@ -296,7 +302,6 @@ class ChatCompletion(Struct, kw_only=True, omit_defaults=True):
     model: str
     choices: list[Choice]
     usage: CompletionUsage | None = None
-    object: Literal["chat.completion"] = "chat.completion"
     system_fingerprint: str | None = None
     service_tier: str | None = None
 
@@ -332,18 +337,19 @@ class ChunkChoice(Struct, kw_only=True, omit_defaults=True):
     index: int
     delta: Delta
     finish_reason: FinishReason | None = None
-    logprobs: Raw | None = None
+    logprobs: Raw = Raw()
 
 
-class ChatCompletionChunk(Struct, kw_only=True, omit_defaults=True):
+class ChatCompletionChunk(
+    Struct, tag_field="object", tag="chat.completion.chunk", kw_only=True, omit_defaults=True
+):
     """One `data:` event of a streamed chat completion."""
 
     id: str
     created: int
     model: str
-    choices: list[ChunkChoice] = field(default_factory=list)
+    choices: list[ChunkChoice]
     usage: CompletionUsage | None = None
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
     system_fingerprint: str | None = None
     service_tier: str | None = None
 
