@@ -127,33 +127,43 @@ def load_config(path: str | os.PathLike[str] | None = None) -> GovernConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
     suffix = p.suffix.lower()
+    decoders = {".json": msgspec.json.decode, ".yaml": msgspec.yaml.decode,
+                ".yml": msgspec.yaml.decode, ".toml": msgspec.toml.decode}
+    if suffix not in decoders:
+        raise ConfigError(f"config file {p} must end in .json, .yaml, .yml or .toml")
     try:
-        if suffix == ".json":
-            config = msgspec.json.decode(raw, type=GovernConfig)
-        elif suffix in (".yaml", ".yml"):
-            config = msgspec.yaml.decode(raw, type=GovernConfig)
-        elif suffix == ".toml":
-            config = msgspec.toml.decode(raw, type=GovernConfig)
-        else:
-            raise ConfigError(f"config file {p} must end in .json, .yaml, .yml or .toml")
-    except msgspec.ValidationError as exc:
-        raise ConfigError(f"invalid config {p}: {_config_path(str(exc))}") from None
+        data = decoders[suffix](raw)
     except msgspec.DecodeError as exc:
         raise ConfigError(f"config file {p} is not valid {suffix[1:].upper()}: {exc}") from None
-    return validate(config)
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {p} must hold a mapping at the top level")
+    return config_from_dict(data, source=str(p))
 
 
-def config_from_dict(data: Mapping[str, Any]) -> GovernConfig:
+def config_from_dict(data: Mapping[str, Any], *, source: str = "config") -> GovernConfig:
     """Build a validated configuration from plain Python data (as a file would hold)."""
+    data = dict(data)
+    providers = data.pop("providers", {})
+    if not isinstance(providers, Mapping):
+        raise ConfigError(f"invalid {source}: `providers` must be a mapping of name to provider")
     try:
         config = msgspec.convert(data, type=GovernConfig)
+        for name, provider in providers.items():
+            try:
+                config.providers[str(name)] = msgspec.convert(provider, type=ProviderConfig)
+            except msgspec.ValidationError as exc:
+                raise msgspec.ValidationError(
+                    _config_path(str(exc), f"providers.{name}")
+                ) from None
     except msgspec.ValidationError as exc:
-        raise ConfigError(f"invalid config: {_config_path(str(exc))}") from None
+        raise ConfigError(f"invalid {source}: {_config_path(str(exc))}") from None
     return validate(config)
 
 
-def _config_path(message: str) -> str:
-    # msgspec says "... - at `$.providers.openai.timeout`"; users think in dotted paths.
+def _config_path(message: str, prefix: str = "") -> str:
+    # msgspec says "... - at `$.server.port`"; users think in dotted paths from the top.
+    if prefix:
+        return message.replace("`$.", f"`{prefix}.").replace("`$`", f"`{prefix}`")
     return message.replace("`$.", "`").replace("`$`", "the top level")
 
 
