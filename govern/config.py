@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,6 +102,88 @@ class ServerConfig(Struct, **_Strict):  # type: ignore[call-arg]
     """HTTP client for upstream calls (see docs/benchmarks.md for why aiohttp)."""
 
 
+class PriceOverride(Struct, **_Strict):  # type: ignore[call-arg]
+    """A price for one model, replacing or extending the catalog's.
+
+    The most specific matching override wins: virtual key, then provider key, then
+    provider, then model alone. Prices are US dollars per million tokens.
+    """
+
+    model: str
+    """The model as the upstream knows it (`gpt-4o-mini`), or `provider/model`."""
+    provider: str | None = None
+    """Only calls to this provider (its name in `providers`)."""
+    key: str | None = None
+    """Only calls made with this provider key (its `name`)."""
+    virtual_key: str | None = None
+    """Only calls made with this virtual key (its id; see the governance section)."""
+    pricing_as: str | None = None
+    """Price exactly like this catalog model (`openai/gpt-4o-mini`); no prices needed then."""
+    input_per_mtok: Decimal | None = None
+    """Uncached input tokens."""
+    output_per_mtok: Decimal | None = None
+    """Output tokens (reasoning included, unless `reasoning_per_mtok` is set)."""
+    cache_read_per_mtok: Decimal | None = None
+    """Input tokens read from the provider's prompt cache."""
+    cache_write_per_mtok: Decimal | None = None
+    """Input tokens written to the prompt cache (5-minute lifetime)."""
+    cache_write_1h_per_mtok: Decimal | None = None
+    """Input tokens written to the prompt cache with a 1-hour lifetime."""
+    reasoning_per_mtok: Decimal | None = None
+    """Reasoning tokens, where a provider prices them apart from output."""
+
+
+class DefaultPrice(Struct, **_Strict):  # type: ignore[call-arg]
+    """The price charged for models the catalog does not know (`unpriced: {charge: ...}`)."""
+
+    input_per_mtok: Decimal
+    """Input tokens, dollars per million."""
+    output_per_mtok: Decimal
+    """Output tokens, dollars per million."""
+
+
+class ChargeUnpriced(Struct, **_Strict):  # type: ignore[call-arg]
+    """`unpriced: {charge: {input_per_mtok, output_per_mtok}}`."""
+
+    charge: DefaultPrice
+    """The default price."""
+
+
+class PricingConfig(Struct, **_Strict):  # type: ignore[call-arg]
+    """The model catalog: genai-prices' bundled data plus these overrides."""
+
+    overrides: list[PriceOverride] = field(default_factory=list)
+    """Per-model prices and aliases; see PriceOverride."""
+    unpriced: Literal["reject", "allow"] | ChargeUnpriced | None = None
+    """What to do with a model that has no price: `reject` it, `allow` it (logged as
+    unpriced, never as $0), or `charge` a default price. Unset: reject when a budget
+    applies to the caller, else allow."""
+    refresh: bool = False
+    """Download newer prices at start (off: the bundled data works offline)."""
+
+
+class LogConfig(Struct, **_Strict):  # type: ignore[call-arg]
+    """The request log: one row per upstream attempt or rejection."""
+
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    """`sqlite`: a WAL-mode file `requests.db` in the data directory. `postgres`: the
+    server at `postgres_dsn` (the `[postgres]` extra)."""
+    postgres_dsn: str | None = None
+    """PostgreSQL connection string (or `env.NAME`), for `store = "postgres"`."""
+    durability: Literal["buffered", "strict"] = "buffered"
+    """`buffered`: rows are written in batches off the response path and flushed on a
+    clean shutdown. `strict`: a response is released only once its row is committed."""
+    log_content: bool = False
+    """Store prompt and completion text too (off: only sizes, costs and metadata)."""
+    batch_size: int = 500
+    """Rows written per transaction at most."""
+    flush_interval_ms: float = 100.0
+    """A partial batch is written after this long."""
+    queue_size: int = 50_000
+    """Rows waiting to be written at most; when full, responses wait for room rather
+    than lose a row."""
+
+
 class GovernConfig(Struct, **_Strict):  # type: ignore[call-arg]
     """The gateway's configuration."""
 
@@ -108,6 +191,10 @@ class GovernConfig(Struct, **_Strict):  # type: ignore[call-arg]
     """Upstream providers by name; the name is the model prefix clients use."""
     server: ServerConfig = field(default_factory=ServerConfig)
     """HTTP server settings."""
+    pricing: PricingConfig = field(default_factory=PricingConfig)
+    """The model catalog's overrides and the policy for unpriced models."""
+    log: LogConfig = field(default_factory=LogConfig)
+    """The request log."""
     data_dir: str | None = None
     """Directory for the gateway's files (request log, cache); `--data-dir` overrides it.
     Default: `$GOVERN_DATA_DIR`, else `./govern-data`."""
@@ -206,6 +293,13 @@ def validate(config: GovernConfig, environ: Mapping[str, str] | None = None) -> 
         names = [k.name for k in provider.keys]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}.keys: key names must be unique, got {names}")
+    dsn = config.log.postgres_dsn
+    if dsn and dsn.startswith("env."):
+        if dsn[4:] not in env:
+            raise ConfigError(f"log.postgres_dsn: environment variable {dsn[4:]} is not set")
+        config.log.postgres_dsn = env[dsn[4:]]
+    if config.log.store == "postgres" and not config.log.postgres_dsn:
+        raise ConfigError("log.postgres_dsn: required when log.store is postgres")
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
     if config.server.max_body_bytes <= 0:

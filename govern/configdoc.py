@@ -20,6 +20,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("ServerConfig", "server"),
     ("ProviderConfig", "providers.NAME"),
     ("ProviderKey", "providers.NAME.keys[]"),
+    ("PricingConfig", "pricing"),
+    ("PriceOverride", "pricing.overrides[]"),
+    ("LogConfig", "log"),
 )
 
 
