@@ -39,7 +39,9 @@ class Fault(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     hang: bool = False
     """Never answer: the client times out."""
     cut_after: int | None = None
-    """Streams: drop the connection after this many events."""
+    """Streams: drop the connection after this many events. With `status` too, send the
+    protocol's in-stream error event instead of dropping (how Bedrock and Anthropic fail
+    mid-stream)."""
     malformed: bool = False
     """Answer 200 with bytes that are not the protocol (for streams: a broken event)."""
     model: str | None = None
