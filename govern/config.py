@@ -23,7 +23,7 @@ PROVIDER_KINDS: tuple[str, ...] = ("openai", "anthropic", "bedrock", "sim")
 _Strict = {"kw_only": True, "forbid_unknown_fields": True}
 
 
-class ProviderKey(Struct, **_Strict):  # type: ignore[call-arg]
+class ProviderKey(Struct, **_Strict):
     """One credential of a provider, chosen by weight among the keys that list a model."""
 
     name: str = "default"
@@ -47,7 +47,7 @@ class ProviderKey(Struct, **_Strict):  # type: ignore[call-arg]
         return f"ProviderKey(name={self.name!r}, models={self.models!r}, weight={self.weight})"
 
 
-class ProviderConfig(Struct, **_Strict):  # type: ignore[call-arg]
+class ProviderConfig(Struct, **_Strict):
     """One upstream provider. Its name in `providers` is the model prefix (`openai/...`)."""
 
     kind: ProviderKind | None = None
@@ -89,7 +89,7 @@ class ProviderConfig(Struct, **_Strict):  # type: ignore[call-arg]
     """Sim: words generated when the request sets no output limit."""
 
 
-class ServerConfig(Struct, **_Strict):  # type: ignore[call-arg]
+class ServerConfig(Struct, **_Strict):
     """The HTTP server."""
 
     host: str = "127.0.0.1"
@@ -102,7 +102,7 @@ class ServerConfig(Struct, **_Strict):  # type: ignore[call-arg]
     """HTTP client for upstream calls (see docs/benchmarks.md for why aiohttp)."""
 
 
-class PriceOverride(Struct, **_Strict):  # type: ignore[call-arg]
+class PriceOverride(Struct, **_Strict):
     """A price for one model, replacing or extending the catalog's.
 
     The most specific matching override wins: virtual key, then provider key, then
@@ -133,7 +133,7 @@ class PriceOverride(Struct, **_Strict):  # type: ignore[call-arg]
     """Reasoning tokens, where a provider prices them apart from output."""
 
 
-class DefaultPrice(Struct, **_Strict):  # type: ignore[call-arg]
+class DefaultPrice(Struct, **_Strict):
     """The price charged for models the catalog does not know (`unpriced: {charge: ...}`)."""
 
     input_per_mtok: Decimal
@@ -142,14 +142,14 @@ class DefaultPrice(Struct, **_Strict):  # type: ignore[call-arg]
     """Output tokens, dollars per million."""
 
 
-class ChargeUnpriced(Struct, **_Strict):  # type: ignore[call-arg]
+class ChargeUnpriced(Struct, **_Strict):
     """`unpriced: {charge: {input_per_mtok, output_per_mtok}}`."""
 
     charge: DefaultPrice
     """The default price."""
 
 
-class PricingConfig(Struct, **_Strict):  # type: ignore[call-arg]
+class PricingConfig(Struct, **_Strict):
     """The model catalog: genai-prices' bundled data plus these overrides."""
 
     overrides: list[PriceOverride] = field(default_factory=list)
@@ -162,7 +162,7 @@ class PricingConfig(Struct, **_Strict):  # type: ignore[call-arg]
     """Download newer prices at start (off: the bundled data works offline)."""
 
 
-class LogConfig(Struct, **_Strict):  # type: ignore[call-arg]
+class LogConfig(Struct, **_Strict):
     """The request log: one row per upstream attempt or rejection."""
 
     store: Literal["sqlite", "postgres"] = "sqlite"
@@ -184,7 +184,7 @@ class LogConfig(Struct, **_Strict):  # type: ignore[call-arg]
     than lose a row."""
 
 
-class GovernConfig(Struct, **_Strict):  # type: ignore[call-arg]
+class GovernConfig(Struct, **_Strict):
     """The gateway's configuration."""
 
     providers: dict[str, ProviderConfig] = field(default_factory=dict)

@@ -207,7 +207,7 @@ def _backoff(base: float, attempt: int, exc: UpstreamError) -> float:
     retry_after = exc.retry_after if isinstance(exc, UpstreamStatusError) else None
     if retry_after is not None and retry_after <= MAX_RETRY_AFTER:
         return retry_after
-    return base * (2**attempt) * (0.5 + random.random() / 2)
+    return float(base * (2**attempt) * (0.5 + random.random() / 2))
 
 
 def _exhausted(failures: list[tuple[Route, UpstreamError]]) -> UpstreamError:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 
@@ -169,17 +170,17 @@ async def _call(
     import openai
 
     assert isinstance(client, openai.AsyncOpenAI)
-    messages = [{"role": "user", "content": prompt_of(row.context_tokens)}]
+    messages: list[Any] = [{"role": "user", "content": prompt_of(row.context_tokens)}]
     if not stream:
         raw = await client.chat.completions.with_raw_response.create(
-            model=model, messages=messages, max_tokens=row.generated_tokens,  # type: ignore[arg-type]
+            model=model, messages=messages, max_tokens=row.generated_tokens,
         )
         completion = raw.parse()
         usage = completion.usage
         tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
         return tokens, _cost(raw.headers.get("x-govern-cost-usd"))
     response = await client.chat.completions.with_raw_response.create(
-        model=model, messages=messages, max_tokens=row.generated_tokens,  # type: ignore[arg-type]
+        model=model, messages=messages, max_tokens=row.generated_tokens,
         stream=True, stream_options={"include_usage": True},
     )
     tokens = (0, 0)

@@ -24,19 +24,20 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[SSEvent]:
         """Add bytes; return the events completed by them."""
-        buffer = self._buffer + chunk
+        buffer = self._buffer + chunk if self._buffer else chunk
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        blocks = buffer.split(b"\n\n")
+        self._buffer = blocks.pop()
         events: list[SSEvent] = []
-        while True:
-            end = buffer.find(b"\n\n")
-            if end < 0:
-                break
-            block, buffer = buffer[:end], buffer[end + 2 :]
+        for block in blocks:
+            if block.startswith(b"data: ") and b"\n" not in block:
+                # The common case (every OpenAI event): one data line, nothing to parse.
+                events.append(SSEvent(event="", data=block[6:]))
+                continue
             event = _parse_block(block)
             if event is not None:
                 events.append(event)
-        self._buffer = buffer
         return events
 
     @property

@@ -74,7 +74,7 @@ def completion(
                         content=None if r.tool_call else r.text,
                         tool_calls=[_tool_call(r.tool_call)] if r.tool_call else None,
                     ),
-                    finish_reason=r.finish_reason,  # type: ignore[arg-type]
+                    finish_reason=r.finish_reason,
                 )
                 for i, r in enumerate(choices)
             ],
@@ -98,7 +98,7 @@ def stream_chunks(
     def chunk(index: int, delta: Delta, finish: str | None = None) -> ChatCompletionChunk:
         return ChatCompletionChunk(
             id=cid, created=created, model=model,
-            choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)],  # type: ignore[arg-type]
+            choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)],
         )
 
     chunks: list[ChatCompletionChunk] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException
 from litestar.types import Message, Scope
@@ -19,18 +21,19 @@ async def _stamp_request_id(message: Message, scope: Scope) -> None:
     # Routes set the header themselves; this catches everything else (404s, 405s, ...).
     if message["type"] != "http.response.start":
         return
-    headers = message.setdefault("headers", [])
+    headers = list(message.get("headers", ()))
     if not any(name == _REQUEST_ID for name, _ in headers):
         state = scope.setdefault("state", {})
         request_id = state.get("request_id") or new_request_id()
-        headers.append((_REQUEST_ID, request_id.encode()))  # type: ignore[union-attr]
+        headers.append((_REQUEST_ID, request_id.encode()))
+        message["headers"] = headers
 
 
 def create_app(gateway: Gateway) -> Litestar:
     """A Litestar app serving `gateway`; closes the gateway on shutdown."""
 
     @get("/health")
-    async def health(request: Request[object, object, object]) -> Response[dict[str, object]]:
+    async def health(request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
         return Response({"status": "ok", "providers": gateway.live_providers()})
 
     return Litestar(

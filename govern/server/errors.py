@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 
 from litestar import Request, Response
@@ -32,12 +34,12 @@ def error_response(exc: GovernError, request_id: str | None = None) -> Response[
     )
 
 
-def on_govern_error(request: Request[object, object, object], exc: GovernError) -> Response[bytes]:
+def on_govern_error(request: Request[Any, Any, Any], exc: GovernError) -> Response[bytes]:
     """Exception handler for GovernError."""
     return error_response(exc, request.scope["state"].get("request_id"))
 
 
-def on_http_error(request: Request[object, object, object], exc: HTTPException) -> Response[bytes]:
+def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
     """Exception handler for Litestar's own HTTP errors (unknown route, 405, 413)."""
     status = exc.status_code
     if status == 404:
@@ -55,7 +57,7 @@ def on_http_error(request: Request[object, object, object], exc: HTTPException) 
     return on_govern_error(request, error)
 
 
-def on_unexpected(request: Request[object, object, object], exc: Exception) -> Response[bytes]:
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Exception handler of last resort: log the traceback, answer a plain 500."""
     request_id = request.scope["state"].get("request_id")
     log.exception("unexpected error handling %s (request %s)", request.url.path, request_id)

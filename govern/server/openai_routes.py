@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,7 +23,7 @@ _encode = msgspec.json.Encoder().encode
 JSON = "application/json"
 
 
-def start(request: Request[object, object, object]) -> RequestContext:
+def start(request: Request[Any, Any, Any]) -> RequestContext:
     """A request context whose id every response of this request will carry."""
     ctx = RequestContext()
     request.scope["state"]["request_id"] = ctx.request_id
@@ -48,7 +50,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
     """The `/v1` route handlers bound to `gateway`."""
 
     @post("/v1/chat/completions", status_code=200)
-    async def chat_completions(request: Request[object, object, object]) -> Response[bytes]:
+    async def chat_completions(request: Request[Any, Any, Any]) -> Response[Any]:
         ctx = start(request)
         chat, extras = decode_chat_request(await request.body())
         reply = await gateway.chat(chat, extras, ctx)
@@ -59,7 +61,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         return Stream(sse_body(reply), media_type="text/event-stream", headers=headers)
 
     @post("/v1/embeddings", status_code=200)
-    async def embeddings(request: Request[object, object, object]) -> Response[bytes]:
+    async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
         ctx = start(request)
         body = decode_embedding_request(await request.body())
         reply = await gateway.embeddings(body, ctx)
@@ -67,7 +69,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         return Response(_encode(reply.result.response), media_type=JSON, headers=headers)
 
     @get("/v1/models")
-    async def models(request: Request[object, object, object]) -> Response[bytes]:
+    async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
         ctx = start(request)
         return Response(
             _encode(gateway.models()), media_type=JSON,

@@ -281,6 +281,8 @@ class ResponseMessage(Struct, kw_only=True, omit_defaults=False):
 
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+"""The reasons OpenAI defines; decoded fields take any string, since compatible servers
+send others (`eos`, `error`) and the gateway passes them through."""
 
 
 class Choice(Struct, kw_only=True, omit_defaults=False):
@@ -288,7 +290,7 @@ class Choice(Struct, kw_only=True, omit_defaults=False):
 
     index: int
     message: ResponseMessage
-    finish_reason: FinishReason | None = None
+    finish_reason: str | None = None
     logprobs: Raw = Raw(b"null")
 
 
@@ -336,7 +338,7 @@ class ChunkChoice(Struct, kw_only=True, omit_defaults=True):
 
     index: int
     delta: Delta
-    finish_reason: FinishReason | None = None
+    finish_reason: str | None = None
     logprobs: Raw = Raw()
 
 
