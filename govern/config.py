@@ -106,7 +106,8 @@ class PriceOverride(Struct, **_Strict):
     """A price for one model, replacing or extending the catalog's.
 
     The most specific matching override wins: virtual key, then provider key, then
-    provider, then model alone. Prices are US dollars per million tokens.
+    provider, then model alone. Prices are US dollars per million tokens (`per_mtok`); a
+    price above 10000 ($0.01 per token) is rejected as a probable unit mistake.
     """
 
     model: str
@@ -118,17 +119,20 @@ class PriceOverride(Struct, **_Strict):
     virtual_key: str | None = None
     """Only calls made with this virtual key (its id; see the governance section)."""
     pricing_as: str | None = None
-    """Price exactly like this catalog model (`openai/gpt-4o-mini`); no prices needed then."""
+    """Price exactly like this catalog model (`openai/gpt-4o-mini`, `aws/...`); it must
+    exist in the catalog. Exclusive with the `*_per_mtok` prices."""
     input_per_mtok: Decimal | None = None
-    """Uncached input tokens."""
+    """Uncached input tokens; required (with `output_per_mtok`) unless `pricing_as` is set."""
     output_per_mtok: Decimal | None = None
     """Output tokens (reasoning included, unless `reasoning_per_mtok` is set)."""
     cache_read_per_mtok: Decimal | None = None
-    """Input tokens read from the provider's prompt cache."""
+    """Input tokens read from the provider's prompt cache (default: the input price)."""
     cache_write_per_mtok: Decimal | None = None
-    """Input tokens written to the prompt cache (5-minute lifetime)."""
+    """Input tokens written to the prompt cache, 5-minute lifetime (default: the input
+    price)."""
     cache_write_1h_per_mtok: Decimal | None = None
-    """Input tokens written to the prompt cache with a 1-hour lifetime."""
+    """Input tokens written to the prompt cache with a 1-hour lifetime (default: the
+    5-minute write price)."""
     reasoning_per_mtok: Decimal | None = None
     """Reasoning tokens, where a provider prices them apart from output."""
 
@@ -214,8 +218,12 @@ def load_config(path: str | os.PathLike[str] | None = None) -> GovernConfig:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
     suffix = p.suffix.lower()
-    decoders = {".json": msgspec.json.decode, ".yaml": msgspec.yaml.decode,
-                ".yml": msgspec.yaml.decode, ".toml": msgspec.toml.decode}
+    decoders = {
+        ".json": msgspec.json.decode,
+        ".yaml": msgspec.yaml.decode,
+        ".yml": msgspec.yaml.decode,
+        ".toml": msgspec.toml.decode,
+    }
     if suffix not in decoders:
         raise ConfigError(f"config file {p} must end in .json, .yaml, .yml or .toml")
     try:
@@ -239,9 +247,7 @@ def config_from_dict(data: Mapping[str, Any], *, source: str = "config") -> Gove
             try:
                 config.providers[str(name)] = msgspec.convert(provider, type=ProviderConfig)
             except msgspec.ValidationError as exc:
-                raise msgspec.ValidationError(
-                    _config_path(str(exc), f"providers.{name}")
-                ) from None
+                raise msgspec.ValidationError(_config_path(str(exc), f"providers.{name}")) from None
     except msgspec.ValidationError as exc:
         raise ConfigError(f"invalid {source}: {_config_path(str(exc))}") from None
     return validate(config)
@@ -276,15 +282,17 @@ def validate(config: GovernConfig, environ: Mapping[str, str] | None = None) -> 
             kwhere = f"{where}.keys[{i}]"
             if key.weight < 0:
                 raise ConfigError(f"{kwhere}.weight: must be >= 0")
-            for attr in ("value", "aws_access_key_id", "aws_secret_access_key",
-                         "aws_session_token"):
+            for attr in (
+                "value",
+                "aws_access_key_id",
+                "aws_secret_access_key",
+                "aws_session_token",
+            ):
                 secret = getattr(key, attr)
                 if isinstance(secret, str) and secret.startswith("env."):
                     var = secret[4:]
                     if var not in env:
-                        raise ConfigError(
-                            f"{kwhere}.{attr}: environment variable {var} is not set"
-                        )
+                        raise ConfigError(f"{kwhere}.{attr}: environment variable {var} is not set")
                     setattr(key, attr, env[var])
             if key.value is None and (
                 kind == "anthropic" or (name == "openai" and provider.base_url is None)
@@ -300,11 +308,61 @@ def validate(config: GovernConfig, environ: Mapping[str, str] | None = None) -> 
         config.log.postgres_dsn = env[dsn[4:]]
     if config.log.store == "postgres" and not config.log.postgres_dsn:
         raise ConfigError("log.postgres_dsn: required when log.store is postgres")
+    _validate_pricing(config.pricing)
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
     if config.server.max_body_bytes <= 0:
         raise ConfigError("server.max_body_bytes: must be > 0")
     return config
+
+
+MAX_PER_MTOK = Decimal(10_000)
+"""$0.01 per token: a higher `per_mtok` price is almost surely a per-token or per-1K price."""
+_PRICE_FIELDS: tuple[str, ...] = (
+    "input_per_mtok",
+    "output_per_mtok",
+    "cache_read_per_mtok",
+    "cache_write_per_mtok",
+    "cache_write_1h_per_mtok",
+    "reasoning_per_mtok",
+)
+
+
+def _check_price(where: str, value: Decimal | None) -> None:
+    if value is None:
+        return
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{where}: a price must be a number >= 0, got {value}")
+    if value > MAX_PER_MTOK:
+        raise ConfigError(
+            f"{where}: {value} dollars per million tokens is ${value / 1_000_000} per token, "
+            f"above the $0.01 limit; prices are per million tokens (per_mtok), was this a "
+            f"per-token or per-1K price?"
+        )
+
+
+def _validate_pricing(pricing: PricingConfig) -> None:
+    seen: set[tuple[str, str | None, str | None, str | None]] = set()
+    for i, o in enumerate(pricing.overrides):
+        where = f"pricing.overrides[{i}]"
+        for name in _PRICE_FIELDS:
+            _check_price(f"{where}.{name}", getattr(o, name))
+        priced = [name for name in _PRICE_FIELDS if getattr(o, name) is not None]
+        if o.pricing_as is not None and priced:
+            raise ConfigError(f"{where}.{priced[0]}: not allowed with `pricing_as`")
+        if o.pricing_as is None:
+            for name in ("input_per_mtok", "output_per_mtok"):
+                if getattr(o, name) is None:
+                    raise ConfigError(f"{where}.{name}: required unless `pricing_as` is set")
+        selector = (o.model, o.provider, o.key, o.virtual_key)
+        if selector in seen:
+            raise ConfigError(
+                f"{where}: another override has the same model, provider, key and virtual_key"
+            )
+        seen.add(selector)
+    if isinstance(pricing.unpriced, ChargeUnpriced):
+        for name in ("input_per_mtok", "output_per_mtok"):
+            _check_price(f"pricing.unpriced.charge.{name}", getattr(pricing.unpriced.charge, name))
 
 
 SIM_MODELS: tuple[str, ...] = (
@@ -315,7 +373,7 @@ SIM_MODELS: tuple[str, ...] = (
     "claude-3-5-haiku",
 )
 """Models the offline `sim` provider offers by default, named after the real ones they
-stand in for (and, from the pricing issue on, priced as)."""
+stand in for and priced as (`sim/gpt-4o-mini` as `openai/gpt-4o-mini`)."""
 
 
 def default_config(environ: Mapping[str, str] | None = None) -> GovernConfig:
@@ -334,7 +392,17 @@ def default_config(environ: Mapping[str, str] | None = None) -> GovernConfig:
     if env.get("AWS_ACCESS_KEY_ID") or env.get("AWS_PROFILE"):
         providers["bedrock"] = ProviderConfig(keys=[ProviderKey(name="aws")])
     providers["sim"] = ProviderConfig(models=list(SIM_MODELS))
-    return validate(GovernConfig(providers=providers), env)
+    pricing = PricingConfig(
+        overrides=[
+            PriceOverride(
+                model=m,
+                provider="sim",
+                pricing_as=f"{'anthropic' if m.startswith('claude') else 'openai'}/{m}",
+            )
+            for m in SIM_MODELS
+        ]
+    )
+    return validate(GovernConfig(providers=providers, pricing=pricing), env)
 
 
 CONFIG_CANDIDATES: tuple[str, ...] = ("govern.toml", "govern.yaml", "govern.yml", "govern.json")

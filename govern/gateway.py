@@ -37,8 +37,7 @@ class Gateway:
             for name, provider in self.config.providers.items()
         }
         self.data_dir = Path(
-            data_dir or self.config.data_dir or os.environ.get("GOVERN_DATA_DIR")
-            or "govern-data"
+            data_dir or self.config.data_dir or os.environ.get("GOVERN_DATA_DIR") or "govern-data"
         )
 
     def live_providers(self) -> list[str]:

@@ -132,12 +132,8 @@ async def handle_chat(
         stream, served = await _attempt(
             gateway, candidates, lambda p, c: p.stream(upstream, c), extras
         )
-        return StreamReply(
-            chunks=_relay(stream, include_usage), served=served, stream=stream
-        )
-    result, served = await _attempt(
-        gateway, candidates, lambda p, c: p.chat(request, c), extras
-    )
+        return StreamReply(chunks=_relay(stream, include_usage), served=served, stream=stream)
+    result, served = await _attempt(gateway, candidates, lambda p, c: p.chat(request, c), extras)
     completion = result.completion
     if completion.usage is None:
         completion.usage = openai_usage(result.usage)
@@ -193,8 +189,13 @@ async def _attempt(
             except UpstreamError as exc:
                 if not exc.retryable:
                     raise
-                log.info("attempt %d on %s (key %s) failed: %s", attempts, route.qualified,
-                         key.name, exc.message)
+                log.info(
+                    "attempt %d on %s (key %s) failed: %s",
+                    attempts,
+                    route.qualified,
+                    key.name,
+                    exc.message,
+                )
                 failures.append((route, exc))
                 if attempt < retries:
                     await asyncio.sleep(_backoff(provider.config.retry_backoff, attempt, exc))
@@ -219,7 +220,9 @@ def _exhausted(failures: list[tuple[Route, UpstreamError]]) -> UpstreamError:
         return UpstreamTimeout(summary, provider=last_route.provider)
     if isinstance(last, UpstreamStatusError) and last.upstream_status == 429:
         return UpstreamStatusError(
-            summary, provider=last_route.provider, upstream_status=429,
+            summary,
+            provider=last_route.provider,
+            upstream_status=429,
             retry_after=last.retry_after,
         )
     return UpstreamUnavailable(summary, provider=last_route.provider)
@@ -234,7 +237,10 @@ async def _relay(stream: ChatStream, include_usage: bool) -> AsyncIterator[ChatC
             yield chunk
         if include_usage and last is not None and stream.usage is not None:
             yield ChatCompletionChunk(
-                id=last.id, created=last.created, model=last.model, choices=[],
+                id=last.id,
+                created=last.created,
+                model=last.model,
+                choices=[],
                 usage=openai_usage(stream.usage),
             )
         elif stream.usage is None:
@@ -250,8 +256,5 @@ def openai_usage(usage: Usage) -> CompletionUsage:
         completion_tokens=usage.output_tokens,
         total_tokens=usage.total_tokens,
         prompt_tokens_details=PromptTokensDetails(cached_tokens=usage.cache_read_tokens),
-        completion_tokens_details=CompletionTokensDetails(
-            reasoning_tokens=usage.reasoning_tokens
-        ),
+        completion_tokens_details=CompletionTokensDetails(reasoning_tokens=usage.reasoning_tokens),
     )
-

@@ -173,15 +173,20 @@ async def _call(
     messages: list[Any] = [{"role": "user", "content": prompt_of(row.context_tokens)}]
     if not stream:
         raw = await client.chat.completions.with_raw_response.create(
-            model=model, messages=messages, max_tokens=row.generated_tokens,
+            model=model,
+            messages=messages,
+            max_tokens=row.generated_tokens,
         )
         completion = raw.parse()
         usage = completion.usage
         tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
         return tokens, _cost(raw.headers.get("x-govern-cost-usd"))
     response = await client.chat.completions.with_raw_response.create(
-        model=model, messages=messages, max_tokens=row.generated_tokens,
-        stream=True, stream_options={"include_usage": True},
+        model=model,
+        messages=messages,
+        max_tokens=row.generated_tokens,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     tokens = (0, 0)
     async for chunk in response.parse():
@@ -222,12 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("trace", help="CSV with TIMESTAMP,ContextTokens,GeneratedTokens")
     parser.add_argument("--model", required=True, help="model to ask, e.g. sim/gpt-4o-mini")
-    parser.add_argument("--rate", type=float, default=1.0,
-                        help="time scale: 1 = real time, 10 = ten times faster, 0 = no waits")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1.0,
+        help="time scale: 1 = real time, 10 = ten times faster, 0 = no waits",
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight at most")
     parser.add_argument("--limit", type=int, help="replay only the first N rows")
-    parser.add_argument("--base-url", default="http://127.0.0.1:4000/v1",
-                        help="the gateway's OpenAI base URL")
+    parser.add_argument(
+        "--base-url", default="http://127.0.0.1:4000/v1", help="the gateway's OpenAI base URL"
+    )
     parser.add_argument("--key", default="govern-replay", help="API key sent to the gateway")
     parser.add_argument("--stream", action="store_true", help="send streaming requests")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -243,8 +253,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     summary = asyncio.run(
         replay(
-            rows, model=args.model, base_url=args.base_url, key=args.key, rate=args.rate,
-            concurrency=args.concurrency, stream=args.stream, progress=not args.no_progress,
+            rows,
+            model=args.model,
+            base_url=args.base_url,
+            key=args.key,
+            rate=args.rate,
+            concurrency=args.concurrency,
+            stream=args.stream,
+            progress=not args.no_progress,
         )
     )
     print(summary.render())

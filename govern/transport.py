@@ -167,7 +167,9 @@ class AiohttpTransport:
 
         session = self._get_session()
         timeout = aiohttp.ClientTimeout(
-            total=None, connect=timeouts.total, sock_connect=timeouts.connect,
+            total=None,
+            connect=timeouts.total,
+            sock_connect=timeouts.connect,
             sock_read=timeouts.read,
         )
         try:

@@ -69,14 +69,20 @@ def test_secret_never_in_repr(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"providers": {"openai": {"timeout": "slow"}}},
-         "Expected `float`, got `str` - at `providers.openai.timeout`"),
+        (
+            {"providers": {"openai": {"timeout": "slow"}}},
+            "Expected `float`, got `str` - at `providers.openai.timeout`",
+        ),
         ({"providers": {"sim": {"modles": []}}}, "unknown field `modles`"),
         ({"providers": {"groq": {"keys": []}}}, "providers.groq.kind: expected one of"),
-        ({"providers": {"openai": {"keys": [{"name": "a"}]}}},
-         "providers.openai.keys[0].value: an API key is required"),
-        ({"providers": {"openai": {"keys": [{"value": "env.NOPE_NOT_SET"}]}}},
-         "environment variable NOPE_NOT_SET is not set"),
+        (
+            {"providers": {"openai": {"keys": [{"name": "a"}]}}},
+            "providers.openai.keys[0].value: an API key is required",
+        ),
+        (
+            {"providers": {"openai": {"keys": [{"value": "env.NOPE_NOT_SET"}]}}},
+            "environment variable NOPE_NOT_SET is not set",
+        ),
         ({"providers": {"sim": {"max_retries": -1}}}, "providers.sim.max_retries"),
         ({"providers": {"a/b": {"kind": "sim"}}}, "contain no '/'"),
         ({"server": {"port": 0}}, "server.port"),
@@ -100,8 +106,9 @@ def test_bad_file_type_and_syntax(tmp_path: Path) -> None:
 def test_default_config_adds_providers_with_keys_in_env() -> None:
     offline = default_config({})
     assert list(offline.providers) == ["sim"]
-    live = default_config({"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-ant-x",
-                           "AWS_ACCESS_KEY_ID": "AKID"})
+    live = default_config(
+        {"OPENAI_API_KEY": "sk-x", "ANTHROPIC_API_KEY": "sk-ant-x", "AWS_ACCESS_KEY_ID": "AKID"}
+    )
     assert list(live.providers) == ["openai", "anthropic", "bedrock", "sim"]
     assert live.providers["openai"].keys[0].value == "sk-x"
 

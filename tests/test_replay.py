@@ -9,8 +9,7 @@ import pytest
 
 from govern.replay import load_trace, main, parse_timestamp, prompt_of, replay
 from govern.sim.engine import count_tokens
-from tests.conftest import CONV_TRACE
-from tests.conftest import ServeFactory
+from tests.conftest import CONV_TRACE, ServeFactory
 
 
 def test_prompt_has_exactly_the_requested_words() -> None:
@@ -49,7 +48,11 @@ async def test_streaming_replay_counts_the_same(serve: ServeFactory) -> None:
     server = serve({"providers": {"sim": {"models": ["gpt-4o-mini"]}}})
     rows = load_trace(CONV_TRACE, limit=50)
     summary = await replay(
-        rows, model="sim/gpt-4o-mini", base_url=f"{server.url}/v1", rate=0, stream=True,
+        rows,
+        model="sim/gpt-4o-mini",
+        base_url=f"{server.url}/v1",
+        rate=0,
+        stream=True,
         progress=False,
     )
     expected = pd.read_csv(CONV_TRACE).head(50)
@@ -61,6 +64,5 @@ async def test_streaming_replay_counts_the_same(serve: ServeFactory) -> None:
 async def test_errors_are_counted_by_status(serve: ServeFactory) -> None:
     server = serve({"providers": {"sim": {"models": ["gpt-4o-mini"]}}})
     rows = load_trace(CONV_TRACE, limit=3)
-    summary = await replay(rows, model="nope", base_url=f"{server.url}/v1", rate=0,
-                           progress=False)
+    summary = await replay(rows, model="nope", base_url=f"{server.url}/v1", rate=0, progress=False)
     assert summary.errors == {"HTTP 404": 3}

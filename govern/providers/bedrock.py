@@ -97,9 +97,9 @@ class _KeySigner:
             return await asyncio.to_thread(self._credentials.get_frozen_credentials)
         return self._credentials.get_frozen_credentials()
 
-    async def sign(self, url: str, body: bytes, headers: Mapping[str, str]) -> tuple[
-        dict[str, str], list[str]
-    ]:
+    async def sign(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[dict[str, str], list[str]]:
         """The headers to send (with `Authorization`), and the secrets to keep out of text."""
         creds = await self.frozen()
         request = self._request_class(method="POST", url=url, data=body, headers=dict(headers))
@@ -133,8 +133,13 @@ class BedrockProvider:
         )
 
     async def _signer(self, key: ProviderKey) -> _KeySigner:
-        cache_key = (key.name, key.aws_access_key_id, key.aws_secret_access_key,
-                     key.aws_session_token, key.region)
+        cache_key = (
+            key.name,
+            key.aws_access_key_id,
+            key.aws_secret_access_key,
+            key.aws_session_token,
+            key.region,
+        )
         signer = self._signers.get(cache_key)
         if signer is not None:
             return signer
@@ -163,19 +168,21 @@ class BedrockProvider:
     def _no_credentials(self, key: ProviderKey, why: str) -> UpstreamStatusError:
         return UpstreamStatusError(
             f"{self.name}: no AWS credentials for key {key.name!r}: {why}",
-            provider=self.name, upstream_status=403, code="MissingAuthenticationToken",
+            provider=self.name,
+            upstream_status=403,
+            code="MissingAuthenticationToken",
         )
 
     def _url(self, region: str, model: str, operation: str) -> str:
-        base = (self.config.base_url or f"https://bedrock-runtime.{region}.amazonaws.com")
+        base = self.config.base_url or f"https://bedrock-runtime.{region}.amazonaws.com"
         url = f"{base.rstrip('/')}/model/{quote(model, safe='')}/{operation}"
         # Sign exactly the URL that goes on the wire: aiohttp (yarl) rewrites `%3A` to
         # `:` in paths, and AWS derives the canonical URI from the path as received.
         return str(yarl.URL(url))
 
-    async def _prepare(self, call: Call, operation: str, body: bytes) -> tuple[
-        str, dict[str, str], list[str]
-    ]:
+    async def _prepare(
+        self, call: Call, operation: str, body: bytes
+    ) -> tuple[str, dict[str, str], list[str]]:
         """The URL, signed headers and secrets-to-redact for one call."""
         signer = await self._signer(call.key)
         url = self._url(signer.region, call.model, operation)
@@ -340,7 +347,10 @@ def status_error(
         # Signature errors append the canonical request; useful in logs, noise for clients.
         log.debug("%s: %s error details: %s", provider, error_type, details)
     return UpstreamStatusError(
-        summary.strip(), provider=provider, upstream_status=status, code=error_type,
+        summary.strip(),
+        provider=provider,
+        upstream_status=status,
+        code=error_type,
         retry_after=retry_after_seconds(headers),
     )
 
@@ -362,7 +372,9 @@ def stream_exception(provider: str, message: EventMessage, secrets: list[str]) -
     error_type = name[:1].upper() + name[1:]
     return UpstreamStatusError(
         redact(f"{provider} stream failed: {error_type}: {text}", secrets),
-        provider=provider, upstream_status=status, code=error_type,
+        provider=provider,
+        upstream_status=status,
+        code=error_type,
     )
 
 

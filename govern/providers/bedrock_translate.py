@@ -59,8 +59,16 @@ _EMPTY_SCHEMA = msgspec.Raw(b'{"type":"object","properties":{}}')
 
 # Request fields Converse has no place for; dropped with a debug log.
 _DROPPED_FIELDS = (
-    "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs",
-    "seed", "user", "parallel_tool_calls", "response_format", "reasoning_effort",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "seed",
+    "user",
+    "parallel_tool_calls",
+    "response_format",
+    "reasoning_effort",
 )
 
 
@@ -182,12 +190,18 @@ def _assistant_blocks(message: AssistantMessage, index: int) -> list[bw.ContentB
     text = _text(message.content) or (message.refusal or "")
     blocks = [bw.ContentBlock(text=text)] if text else []
     for j, call in enumerate(message.tool_calls or []):
-        blocks.append(bw.ContentBlock(tool_use=bw.ToolUseBlock(
-            tool_use_id=call.id,
-            name=call.function.name,
-            input=_arguments(call.function.arguments,
-                             f"messages[{index}].tool_calls[{j}].function.arguments"),
-        )))
+        blocks.append(
+            bw.ContentBlock(
+                tool_use=bw.ToolUseBlock(
+                    tool_use_id=call.id,
+                    name=call.function.name,
+                    input=_arguments(
+                        call.function.arguments,
+                        f"messages[{index}].tool_calls[{j}].function.arguments",
+                    ),
+                )
+            )
+        )
     return blocks
 
 
@@ -204,10 +218,12 @@ def _arguments(arguments: str, param: str) -> msgspec.Raw:
 
 
 def _tool_result(message: ToolMessage) -> bw.ContentBlock:
-    return bw.ContentBlock(tool_result=bw.ToolResultBlock(
-        tool_use_id=message.tool_call_id,
-        content=[bw.ToolResultContent(text=_text(message.content))],
-    ))
+    return bw.ContentBlock(
+        tool_result=bw.ToolResultBlock(
+            tool_use_id=message.tool_call_id,
+            content=[bw.ToolResultContent(text=_text(message.content))],
+        )
+    )
 
 
 def _tool_config(request: ChatCompletionRequest, uses_tools: bool) -> bw.ToolConfig | None:
@@ -226,11 +242,13 @@ def _tool_config(request: ChatCompletionRequest, uses_tools: bool) -> bw.ToolCon
     elif isinstance(tc, NamedToolChoice):
         choice = bw.ToolChoice(tool=bw.SpecificToolChoice(name=tc.function.name))
     tools = [
-        bw.ToolEntry(tool_spec=bw.ToolSpec(
-            name=t.function.name,
-            description=t.function.description or None,
-            input_schema=bw.ToolInputSchema(json=t.function.parameters or _EMPTY_SCHEMA),
-        ))
+        bw.ToolEntry(
+            tool_spec=bw.ToolSpec(
+                name=t.function.name,
+                description=t.function.description or None,
+                input_schema=bw.ToolInputSchema(json=t.function.parameters or _EMPTY_SCHEMA),
+            )
+        )
         for t in request.tools
     ]
     return bw.ToolConfig(tools=tools, tool_choice=choice)
@@ -246,17 +264,24 @@ def completion_from_converse(
     blocks = response.output.message.content if response.output.message else []
     texts = [b.text for b in blocks if b.text is not None]
     calls = [
-        ToolCall(id=b.tool_use.tool_use_id, function=FunctionCall(
-            name=b.tool_use.name, arguments=bytes(b.tool_use.input).decode(),
-        ))
+        ToolCall(
+            id=b.tool_use.tool_use_id,
+            function=FunctionCall(
+                name=b.tool_use.name,
+                arguments=bytes(b.tool_use.input).decode(),
+            ),
+        )
         for b in blocks
         if b.tool_use is not None
     ]
     message = ResponseMessage(content="".join(texts) if texts else None, tool_calls=calls or None)
     completion = ChatCompletion(
-        id=response_id, created=now(), model=model,
-        choices=[Choice(index=0, message=message,
-                        finish_reason=finish_reason(response.stop_reason))],
+        id=response_id,
+        created=now(),
+        model=model,
+        choices=[
+            Choice(index=0, message=message, finish_reason=finish_reason(response.stop_reason))
+        ],
     )
     return completion, normalise_usage(response.usage)
 
@@ -282,9 +307,7 @@ class StreamTranslator:
         self.usage: Usage | None = None
         self.stopped = False
         self._tool_index: dict[int, int] = {}
-        self._decoders = {
-            name: msgspec.json.Decoder(cls) for name, cls in _EVENT_TYPES.items()
-        }
+        self._decoders = {name: msgspec.json.Decoder(cls) for name, cls in _EVENT_TYPES.items()}
 
     @property
     def finished(self) -> bool:
@@ -311,10 +334,18 @@ class StreamTranslator:
             if start is None:
                 return None
             index = self._tool_index.setdefault(event.content_block_index, len(self._tool_index))
-            return self._chunk(Delta(tool_calls=[ToolCallDelta(
-                index=index, id=start.tool_use_id, type="function",
-                function=FunctionCallDelta(name=start.name, arguments=""),
-            )]))
+            return self._chunk(
+                Delta(
+                    tool_calls=[
+                        ToolCallDelta(
+                            index=index,
+                            id=start.tool_use_id,
+                            type="function",
+                            function=FunctionCallDelta(name=start.name, arguments=""),
+                        )
+                    ]
+                )
+            )
         if isinstance(event, bw.ContentBlockDeltaEvent):
             return self._delta(event)
         if isinstance(event, bw.MessageStopEvent):
@@ -336,13 +367,22 @@ class StreamTranslator:
                     f"{event.content_block_index} before its contentBlockStart",
                     provider=self.provider,
                 )
-            return self._chunk(Delta(tool_calls=[ToolCallDelta(
-                index=index, function=FunctionCallDelta(arguments=delta.tool_use.input),
-            )]))
+            return self._chunk(
+                Delta(
+                    tool_calls=[
+                        ToolCallDelta(
+                            index=index,
+                            function=FunctionCallDelta(arguments=delta.tool_use.input),
+                        )
+                    ]
+                )
+            )
         return None
 
     def _chunk(self, delta: Delta, finish: FinishReason | None = None) -> ChatCompletionChunk:
         return ChatCompletionChunk(
-            id=self.response_id, created=self.created, model=self.model,
+            id=self.response_id,
+            created=self.created,
+            model=self.model,
             choices=[ChunkChoice(index=0, delta=delta, finish_reason=finish)],
         )

@@ -159,7 +159,9 @@ def _parse_error(body: bytes) -> _ErrorBody | None:
         return None
     return _error_object(envelope.error) or (
         _ErrorBody(
-            message=envelope.message, type=envelope.type, code=envelope.code,
+            message=envelope.message,
+            type=envelope.type,
+            code=envelope.code,
             param=envelope.param,
         )
         if envelope.message
@@ -339,7 +341,10 @@ class OpenAIProvider:
         gateway's `fallbacks`, with usage always asked for on streams, plus extra fields."""
         if stream:
             upstream = msgspec.structs.replace(
-                request, model=call.model, fallbacks=None, stream=True,
+                request,
+                model=call.model,
+                fallbacks=None,
+                stream=True,
                 stream_options=_INCLUDE_USAGE,
             )
         elif request.model != call.model or request.fallbacks is not None or request.stream:
@@ -355,8 +360,12 @@ class OpenAIProvider:
     async def _post(self, url: str, body: bytes, key: ProviderKey) -> bytes:
         try:
             status, headers, data = await fetch(
-                self._transport, "POST", url,
-                headers=self._headers_for(key), body=body, timeouts=self._timeouts,
+                self._transport,
+                "POST",
+                url,
+                headers=self._headers_for(key),
+                body=body,
+                timeouts=self._timeouts,
             )
         except TransportError as exc:
             raise transport_failure(exc, self.name) from None
@@ -392,7 +401,10 @@ class OpenAIProvider:
         try:
             async with asyncio.timeout(timeouts.total):
                 response = await self._transport.send(
-                    "POST", url, headers=self._headers_for(call.key), body=body,
+                    "POST",
+                    url,
+                    headers=self._headers_for(call.key),
+                    body=body,
                     timeouts=timeouts,
                 )
         except TimeoutError:
@@ -416,7 +428,8 @@ class OpenAIProvider:
         """Compute embeddings (`POST /embeddings`, passed through)."""
         url = self._url(self._embedding_urls, "embeddings", call.model)
         upstream = (
-            request if request.model == call.model
+            request
+            if request.model == call.model
             else msgspec.structs.replace(request, model=call.model)
         )
         data = await self._post(url, self._with_extra(_encode(upstream), call), call.key)

@@ -31,9 +31,9 @@ from govern.wire.openai import (
 )
 
 
-def replies(request: ChatCompletionRequest, prompt: SimPrompt, default_limit: int) -> list[
-    engine.SimReply
-]:
+def replies(
+    request: ChatCompletionRequest, prompt: SimPrompt, default_limit: int
+) -> list[engine.SimReply]:
     """The sim model's choices for a request."""
     stop = [request.stop] if isinstance(request.stop, str) else request.stop
     return [
@@ -59,9 +59,7 @@ def completion(
     """A whole sim completion and its usage."""
     prompt = openai_prompt(request)
     choices = replies(request, prompt, default_limit)
-    usage = Usage(
-        input_tokens=prompt.tokens, output_tokens=sum(r.output_tokens for r in choices)
-    )
+    usage = Usage(input_tokens=prompt.tokens, output_tokens=sum(r.output_tokens for r in choices))
     return (
         ChatCompletion(
             id="chatcmpl-" + uuid.uuid4().hex,
@@ -97,7 +95,9 @@ def stream_chunks(
 
     def chunk(index: int, delta: Delta, finish: str | None = None) -> ChatCompletionChunk:
         return ChatCompletionChunk(
-            id=cid, created=created, model=model,
+            id=cid,
+            created=created,
+            model=model,
             choices=[ChunkChoice(index=index, delta=delta, finish_reason=finish)],
         )
 
@@ -106,10 +106,21 @@ def stream_chunks(
         chunks.append(chunk(i, Delta(role="assistant", content="" if not r.tool_call else None)))
         if r.tool_call:
             tc = r.tool_call
-            chunks.append(chunk(i, Delta(tool_calls=[ToolCallDelta(
-                index=0, id=tc.id, type="function",
-                function=FunctionCallDelta(name=tc.name, arguments=tc.arguments),
-            )])))
+            chunks.append(
+                chunk(
+                    i,
+                    Delta(
+                        tool_calls=[
+                            ToolCallDelta(
+                                index=0,
+                                id=tc.id,
+                                type="function",
+                                function=FunctionCallDelta(name=tc.name, arguments=tc.arguments),
+                            )
+                        ]
+                    ),
+                )
+            )
         chunks.extend(chunk(i, Delta(content=word)) for word in r.words)
         chunks.append(chunk(i, Delta(), r.finish_reason))
     usage = Usage(input_tokens=prompt.tokens, output_tokens=sum(r.output_tokens for r in choices))
@@ -190,5 +201,8 @@ def embedding_inputs(value: str | list[str | int | list[int]]) -> list[str]:
         return [value]
     if value and isinstance(value[0], int):
         return [" ".join(str(t) for t in value)]
-    return [v if isinstance(v, str) else " ".join(str(t) for t in v) for v in value
-            if not isinstance(v, int)]
+    return [
+        v if isinstance(v, str) else " ".join(str(t) for t in v)
+        for v in value
+        if not isinstance(v, int)
+    ]

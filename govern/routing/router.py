@@ -32,7 +32,7 @@ class Router:
         self._config = config
         self._rng = rng or random.Random()
         self._bare: dict[str, str] = {}
-        for name, provider in config.providers.items():
+        for name in config.providers:
             for model in self.offered_models(name):
                 self._bare.setdefault(model, name)
         self._keys_cache: dict[tuple[str, str], tuple[list[ProviderKey], list[float]]] = {}
@@ -77,8 +77,7 @@ class Router:
         if found is None:
             config = self._config.providers[route.provider]
             keys = [
-                k for k in config.keys
-                if k.weight > 0 and (not k.models or route.model in k.models)
+                k for k in config.keys if k.weight > 0 and (not k.models or route.model in k.models)
             ]
             if not config.keys:
                 keys = [ANONYMOUS]

@@ -11,7 +11,7 @@ from litestar.types import Message, Scope
 from govern.errors import GovernError
 from govern.gateway import Gateway
 from govern.pipeline import new_request_id
-from govern.server import openai_routes
+from govern.server import anthropic_routes, openai_routes
 from govern.server.errors import on_govern_error, on_http_error, on_unexpected
 
 _REQUEST_ID = b"x-govern-request-id"
@@ -37,7 +37,7 @@ def create_app(gateway: Gateway) -> Litestar:
         return Response({"status": "ok", "providers": gateway.live_providers()})
 
     return Litestar(
-        route_handlers=[*openai_routes.routes(gateway), health],
+        route_handlers=[*openai_routes.routes(gateway), *anthropic_routes.routes(gateway), health],
         exception_handlers={
             GovernError: on_govern_error,
             HTTPException: on_http_error,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -19,7 +18,7 @@ from govern.sse import DONE, encode_data
 from govern.wire.decode import decode_chat_request, decode_embedding_request
 
 log = logging.getLogger("govern.server")
-_encode = msgspec.json.Encoder().encode
+encode = msgspec.json.Encoder().encode
 JSON = "application/json"
 
 
@@ -34,7 +33,7 @@ async def sse_body(reply: StreamReply) -> AsyncIterator[bytes]:
     """The SSE body of a chat stream; a failure midway ends it with an error event."""
     try:
         async for chunk in reply.chunks:
-            yield encode_data(_encode(chunk))
+            yield encode_data(encode(chunk))
     except GovernError as exc:
         log.info("stream failed midway: %s", exc.message)
         yield encode_data(exc.to_json())
@@ -56,7 +55,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         reply = await gateway.chat(chat, extras, ctx)
         headers = {"x-govern-request-id": ctx.request_id, **reply.served.headers()}
         if isinstance(reply, ChatReply):
-            return Response(_encode(reply.completion), media_type=JSON, headers=headers)
+            return Response(encode(reply.completion), media_type=JSON, headers=headers)
         headers["cache-control"] = "no-cache"
         return Stream(sse_body(reply), media_type="text/event-stream", headers=headers)
 
@@ -66,13 +65,14 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         body = decode_embedding_request(await request.body())
         reply = await gateway.embeddings(body, ctx)
         headers = {"x-govern-request-id": ctx.request_id, **reply.served.headers()}
-        return Response(_encode(reply.result.response), media_type=JSON, headers=headers)
+        return Response(encode(reply.result.response), media_type=JSON, headers=headers)
 
     @get("/v1/models")
     async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
         ctx = start(request)
         return Response(
-            _encode(gateway.models()), media_type=JSON,
+            encode(gateway.models()),
+            media_type=JSON,
             headers={"x-govern-request-id": ctx.request_id},
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
 from govern.sim.server import SimSettings, SimUpstream
 
@@ -16,12 +17,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4010)
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="delay before the first byte of every answer")
-    parser.add_argument("--chunk-interval-ms", type=float, default=0.0,
-                        help="delay between two stream events")
-    parser.add_argument("--default-output-tokens", type=int, default=16,
-                        help="words generated when a request sets no output limit")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay before the first byte of every answer"
+    )
+    parser.add_argument(
+        "--chunk-interval-ms", type=float, default=0.0, help="delay between two stream events"
+    )
+    parser.add_argument(
+        "--default-output-tokens",
+        type=int,
+        default=16,
+        help="words generated when a request sets no output limit",
+    )
     args = parser.parse_args(argv)
     settings = SimSettings(
         latency_ms=args.latency_ms,
@@ -43,10 +50,8 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             await sim.stop()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

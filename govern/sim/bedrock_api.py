@@ -93,14 +93,18 @@ async def _handle(request: web.Request, sim: SimUpstream, *, stream: bool) -> we
     early, fault = await sim.before_answer(
         request, "bedrock", model, access_key_id(request.headers), body, render_error
     )
-    midway = stream and fault is not None and fault.status is not None and (
-        fault.cut_after is not None
+    midway = (
+        stream and fault is not None and fault.status is not None and (fault.cut_after is not None)
     )
     if early is not None and not midway:
         return early
     failure = verify(
-        method=request.method, raw_path=request.raw_path, headers=request.headers, body=body,
-        credentials=sim.settings.aws_credentials, service="bedrock",
+        method=request.method,
+        raw_path=request.raw_path,
+        headers=request.headers,
+        body=body,
+        credentials=sim.settings.aws_credentials,
+        service="bedrock",
     )
     if failure is not None:
         return render_error(failure.status, failure.message, failure.error_type)
@@ -109,23 +113,32 @@ async def _handle(request: web.Request, sim: SimUpstream, *, stream: bool) -> we
     except msgspec.ValidationError as exc:
         return render_error(400, f"1 validation error detected: {exc}")
     except msgspec.DecodeError:
-        return render_error(400, "Malformed input request, please reformat your input and "
-                                 "try again.", "SerializationException")
+        return render_error(
+            400,
+            "Malformed input request, please reformat your input and try again.",
+            "SerializationException",
+        )
     errors = converse_errors(converse)
     if errors:
         return render_error(400, errors)
     reply, stop_reason, usage = _answer(converse, sim.settings.default_output_tokens)
     if not stream:
         if fault is not None and fault.malformed:
-            return web.Response(status=200, body=b'{"output": {"message": ',
-                                content_type="application/json")
+            return web.Response(
+                status=200, body=b'{"output": {"message": ', content_type="application/json"
+            )
         latency = int((time.monotonic() - started) * 1000)
         return web.Response(
-            body=msgspec.json.encode(bw.ConverseResponse(
-                output=bw.ConverseOutput(message=bw.Message(
-                    role="assistant", content=_content(reply))),
-                stop_reason=stop_reason, usage=usage, metrics=bw.Metrics(latency_ms=latency),
-            )),
+            body=msgspec.json.encode(
+                bw.ConverseResponse(
+                    output=bw.ConverseOutput(
+                        message=bw.Message(role="assistant", content=_content(reply))
+                    ),
+                    stop_reason=stop_reason,
+                    usage=usage,
+                    metrics=bw.Metrics(latency_ms=latency),
+                )
+            ),
             content_type="application/json",
             headers={"x-amzn-RequestId": str(uuid.uuid4())},
         )
@@ -138,8 +151,12 @@ def _answer(
     prompt = converse_prompt(converse)
     config = converse.inference_config or bw.InferenceConfig()
     reply = engine.generate(
-        prompt_text=prompt.text, limit=config.max_tokens, default_limit=default_limit,
-        stop=config.stop_sequences, tools=prompt.tools, forced_tool=prompt.forced_tool,
+        prompt_text=prompt.text,
+        limit=config.max_tokens,
+        default_limit=default_limit,
+        stop=config.stop_sequences,
+        tools=prompt.tools,
+        forced_tool=prompt.forced_tool,
         last_user_text=prompt.last_user_text,
     )
     planned = config.max_tokens if config.max_tokens is not None else default_limit
@@ -152,7 +169,8 @@ def _answer(
     else:
         stop_reason = "end_turn"
     usage = bw.TokenUsage(
-        input_tokens=prompt.tokens, output_tokens=reply.output_tokens,
+        input_tokens=prompt.tokens,
+        output_tokens=reply.output_tokens,
         total_tokens=prompt.tokens + reply.output_tokens,
     )
     return reply, stop_reason, usage
@@ -165,10 +183,15 @@ def _tool_use_id(call: engine.SimToolCall) -> str:
 def _content(reply: engine.SimReply) -> list[bw.ContentBlock]:
     call = reply.tool_call
     if call is not None:
-        return [bw.ContentBlock(tool_use=bw.ToolUseBlock(
-            tool_use_id=_tool_use_id(call), name=call.name,
-            input=msgspec.Raw(call.arguments.encode()),
-        ))]
+        return [
+            bw.ContentBlock(
+                tool_use=bw.ToolUseBlock(
+                    tool_use_id=_tool_use_id(call),
+                    name=call.name,
+                    input=msgspec.Raw(call.arguments.encode()),
+                )
+            )
+        ]
     return [bw.ContentBlock(text=reply.text)] if reply.text else []
 
 
@@ -181,22 +204,37 @@ def _events(
     ]
     call = reply.tool_call
     if call is not None:
-        events.append(("contentBlockStart", bw.ContentBlockStartEvent(
-            start=bw.ContentBlockStart(tool_use=bw.ToolUseStart(
-                tool_use_id=_tool_use_id(call), name=call.name)),
-            content_block_index=0,
-        )))
+        events.append(
+            (
+                "contentBlockStart",
+                bw.ContentBlockStartEvent(
+                    start=bw.ContentBlockStart(
+                        tool_use=bw.ToolUseStart(tool_use_id=_tool_use_id(call), name=call.name)
+                    ),
+                    content_block_index=0,
+                ),
+            )
+        )
         # Bedrock streams tool input as JSON fragments; split it to show that.
         half = len(call.arguments) // 2
         for fragment in (call.arguments[:half], call.arguments[half:]):
-            events.append(("contentBlockDelta", bw.ContentBlockDeltaEvent(
-                delta=bw.ContentBlockDelta(tool_use=bw.ToolUseDelta(input=fragment)),
-                content_block_index=0,
-            )))
+            events.append(
+                (
+                    "contentBlockDelta",
+                    bw.ContentBlockDeltaEvent(
+                        delta=bw.ContentBlockDelta(tool_use=bw.ToolUseDelta(input=fragment)),
+                        content_block_index=0,
+                    ),
+                )
+            )
     else:
         events.extend(
-            ("contentBlockDelta", bw.ContentBlockDeltaEvent(
-                delta=bw.ContentBlockDelta(text=word), content_block_index=0))
+            (
+                "contentBlockDelta",
+                bw.ContentBlockDeltaEvent(
+                    delta=bw.ContentBlockDelta(text=word), content_block_index=0
+                ),
+            )
             for word in reply.words
         )
     events.append(("contentBlockStop", bw.ContentBlockStopEvent(content_block_index=0)))
@@ -208,16 +246,18 @@ def _events(
 def _frame(index: int, event_type: str, event: msgspec.Struct) -> bytes:
     padded = msgspec.structs.replace(event, p=_PADDING[: 1 + (index * 7) % len(_PADDING)])
     return encode_message(
-        {":event-type": event_type, ":content-type": "application/json",
-         ":message-type": "event"},
+        {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
         msgspec.json.encode(padded),
     )
 
 
 def _exception_frame(status: int, message: str) -> bytes:
     return encode_message(
-        {":exception-type": STREAM_EXCEPTIONS.get(status, "internalServerException"),
-         ":content-type": "application/json", ":message-type": "exception"},
+        {
+            ":exception-type": STREAM_EXCEPTIONS.get(status, "internalServerException"),
+            ":content-type": "application/json",
+            ":message-type": "exception",
+        },
         msgspec.json.encode(bw.StreamErrorEvent(message=message)),
     )
 

@@ -16,21 +16,33 @@ from govern.sim.inputs import SimPrompt
 IMAGE_FORMATS = ("png", "jpeg", "gif", "webp")
 _TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _BLOCK_MEMBERS = (
-    "text", "image", "tool_use", "tool_result", "document", "video", "cache_point",
-    "guard_content", "reasoning_content", "citations_content",
+    "text",
+    "image",
+    "tool_use",
+    "tool_result",
+    "document",
+    "video",
+    "cache_point",
+    "guard_content",
+    "reasoning_content",
+    "citations_content",
 )
 
 
 def _constraint(value: object, where: str, rule: str) -> str:
-    return (f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy "
-            f"constraint: Member must {rule}")
+    return (
+        f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy "
+        f"constraint: Member must {rule}"
+    )
 
 
 def converse_errors(request: bw.ConverseRequest) -> str | None:
     """The ValidationException message for a Converse body, or None if it is valid."""
     if request.messages is None:
-        return ("1 validation error detected: Value null at 'messages' failed to satisfy "
-                "constraint: Member must not be null")
+        return (
+            "1 validation error detected: Value null at 'messages' failed to satisfy "
+            "constraint: Member must not be null"
+        )
     return (
         _inference_errors(request.inference_config)
         or _tool_config_errors(request.tool_config)
@@ -43,8 +55,9 @@ def _inference_errors(config: bw.InferenceConfig | None) -> str | None:
     if config is None:
         return None
     if config.max_tokens is not None and config.max_tokens < 1:
-        return _constraint(config.max_tokens, "inferenceConfig.maxTokens",
-                           "have value greater than or equal to 1")
+        return _constraint(
+            config.max_tokens, "inferenceConfig.maxTokens", "have value greater than or equal to 1"
+        )
     for name, value in (("temperature", config.temperature), ("topP", config.top_p)):
         if value is not None and not 0 <= value <= 1:
             bound = "less than or equal to 1" if value > 1 else "greater than or equal to 0"
@@ -63,8 +76,11 @@ def _tool_config_errors(config: bw.ToolConfig | None) -> str | None:
         if spec is None:
             continue
         if not _TOOL_NAME.fullmatch(spec.name) or len(spec.name) > 64:
-            return _constraint(spec.name, f"toolConfig.tools.{i}.member.toolSpec.name",
-                               "satisfy regular expression pattern: [a-zA-Z0-9_-]+")
+            return _constraint(
+                spec.name,
+                f"toolConfig.tools.{i}.member.toolSpec.name",
+                "satisfy regular expression pattern: [a-zA-Z0-9_-]+",
+            )
         names.append(spec.name)
     choice = config.tool_choice
     if choice is not None and choice.tool is not None and choice.tool.name not in names:
@@ -75,24 +91,32 @@ def _tool_config_errors(config: bw.ToolConfig | None) -> str | None:
 def _system_errors(system: list[bw.SystemBlock]) -> str | None:
     for i, block in enumerate(system):
         if block.text is not None and not block.text.strip():
-            return (f"The text field in the SystemContentBlock object at system.{i} is blank. "
-                    "Add text to the text field, and try again.")
+            return (
+                f"The text field in the SystemContentBlock object at system.{i} is blank. "
+                "Add text to the text field, and try again."
+            )
     return None
 
 
 def _message_errors(messages: list[bw.Message], has_tools: bool) -> str | None:
     if not messages or messages[0].role != "user":
-        return ("A conversation must start with a user message. Try again with a "
-                "conversation that starts with a user message.")
+        return (
+            "A conversation must start with a user message. Try again with a "
+            "conversation that starts with a user message."
+        )
     previous_uses: set[str] = set()
     for i, message in enumerate(messages):
         if i and message.role == messages[i - 1].role:
-            return ("A conversation must alternate between user and assistant roles. Make "
-                    "sure the conversation alternates between user and assistant roles and "
-                    "try again.")
+            return (
+                "A conversation must alternate between user and assistant roles. Make "
+                "sure the conversation alternates between user and assistant roles and "
+                "try again."
+            )
         if not message.content:
-            return (f"The content field in the Message object at messages.{i} is empty. Add a "
-                    "ContentBlock object to the content field and try again.")
+            return (
+                f"The content field in the Message object at messages.{i} is empty. Add a "
+                "ContentBlock object to the content field and try again."
+            )
         uses: set[str] = set()
         for j, block in enumerate(message.content):
             where = f"messages.{i}.content.{j}"
@@ -104,13 +128,17 @@ def _message_errors(messages: list[bw.Message], has_tools: bool) -> str | None:
             if block.tool_result is not None and (
                 block.tool_result.tool_use_id not in previous_uses
             ):
-                return (f"The toolResult block at {where} references toolUseId "
-                        f"{block.tool_result.tool_use_id}, which no toolUse block of the "
-                        "previous turn has.")
+                return (
+                    f"The toolResult block at {where} references toolUseId "
+                    f"{block.tool_result.tool_use_id}, which no toolUse block of the "
+                    "previous turn has."
+                )
         answered = {b.tool_result.tool_use_id for b in message.content if b.tool_result}
         if previous_uses - answered:
-            return (f"Expected toolResult blocks at messages.{i}.content for the following "
-                    f"Ids: {', '.join(sorted(previous_uses - answered))}")
+            return (
+                f"Expected toolResult blocks at messages.{i}.content for the following "
+                f"Ids: {', '.join(sorted(previous_uses - answered))}"
+            )
         previous_uses = uses
     return None
 
@@ -118,21 +146,29 @@ def _message_errors(messages: list[bw.Message], has_tools: bool) -> str | None:
 def _block_errors(block: bw.ContentBlock, where: str, role: str, has_tools: bool) -> str | None:
     members = [m for m in _BLOCK_MEMBERS if _is_set(getattr(block, m))]
     if len(members) != 1:
-        return (f"The ContentBlock object at {where} must set exactly one member; "
-                f"it sets {len(members)}.")
+        return (
+            f"The ContentBlock object at {where} must set exactly one member; "
+            f"it sets {len(members)}."
+        )
     if block.text is not None and not block.text.strip():
-        return (f"The text field in the ContentBlock object at {where} is blank. Add text to "
-                "the text field, and try again.")
+        return (
+            f"The text field in the ContentBlock object at {where} is blank. Add text to "
+            "the text field, and try again."
+        )
     if (block.tool_use or block.tool_result) and not has_tools:
-        return ("The toolConfig field must be defined when using toolUse and toolResult "
-                "content blocks.")
+        return (
+            "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+        )
     if block.tool_use is not None and role != "assistant":
         return f"The toolUse block at {where} is only allowed in an assistant message."
     if block.tool_result is not None and role != "user":
         return f"The toolResult block at {where} is only allowed in a user message."
     if block.image is not None and block.image.format not in IMAGE_FORMATS:
-        return _constraint(block.image.format, f"{where}.member.image.format",
-                           "satisfy enum value set: [png, jpeg, gif, webp]")
+        return _constraint(
+            block.image.format,
+            f"{where}.member.image.format",
+            "satisfy enum value set: [png, jpeg, gif, webp]",
+        )
     return None
 
 
@@ -184,4 +220,3 @@ def converse_prompt(request: bw.ConverseRequest) -> SimPrompt:
         forced_tool=forced,
         json_schema=None,
     )
-

@@ -21,14 +21,13 @@ from dataclasses import dataclass
 
 import msgspec
 
-VOCABULARY: tuple[str, ...] = tuple(
-    (
-        "the gateway answers every question with words chosen from a fixed list so "
-        "that tests and replays know exactly how many tokens come back and what they "
-        "cost budgets hold caches hit and logs record each call while teams watch "
-        "spend in notebooks across providers models keys and windows"
-    ).split()
+_TEXT = (
+    "the gateway answers every question with words chosen from a fixed list so "
+    "that tests and replays know exactly how many tokens come back and what they "
+    "cost budgets hold caches hit and logs record each call while teams watch "
+    "spend in notebooks across providers models keys and windows"
 )
+VOCABULARY: tuple[str, ...] = tuple(_TEXT.split())
 
 
 def count_tokens(text: str) -> int:
@@ -102,7 +101,10 @@ def generate(
     if json_schema is not None:
         text = _placeholder_json(json_schema)
         return SimReply(
-            text=text, words=[text], tool_call=None, finish_reason="stop",
+            text=text,
+            words=[text],
+            tool_call=None,
+            finish_reason="stop",
             output_tokens=count_tokens(text),
         )
     offset = zlib.crc32(f"{prompt_text}|{seed}|{index}".encode()) % len(VOCABULARY)
@@ -117,7 +119,10 @@ def generate(
             finish = "stop"
     chunks = [w + " " for w in words[:-1]] + words[-1:]
     return SimReply(
-        text="".join(chunks), words=chunks, tool_call=None, finish_reason=finish,
+        text="".join(chunks),
+        words=chunks,
+        tool_call=None,
+        finish_reason=finish,
         output_tokens=len(words),
     )
 

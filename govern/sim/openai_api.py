@@ -76,9 +76,13 @@ _AZURE_DENIED = (
     "provide a valid key for an active subscription and use a correct regional API endpoint "
     "for your resource."
 )
-_ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error",
-                403: "invalid_request_error", 404: "invalid_request_error",
-                429: "requests"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "invalid_request_error",
+    404: "invalid_request_error",
+    429: "requests",
+}
 _ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
 
 
@@ -158,8 +162,10 @@ def openai_usage(usage: Usage) -> CompletionUsage:
         total_tokens=usage.total_tokens,
         prompt_tokens_details=PromptTokensDetails(cached_tokens=0, audio_tokens=0),
         completion_tokens_details=CompletionTokensDetails(
-            reasoning_tokens=0, audio_tokens=0,
-            accepted_prediction_tokens=0, rejected_prediction_tokens=0,
+            reasoning_tokens=0,
+            audio_tokens=0,
+            accepted_prediction_tokens=0,
+            rejected_prediction_tokens=0,
         ),
     )
 
@@ -181,10 +187,19 @@ def stream_events(
         # OpenAI sends `"usage": null` on every chunk once usage is asked for.
         events.extend(b"data: " + _encode(c)[:-1] + _USAGE_NULL for c in chunks)
         last = chunks[-1]
-        events.append(b"data: " + _encode(_UsageChunk(
-            id=last.id, created=last.created, model=last.model, choices=[],
-            usage=openai_usage(usage),
-        )) + b"\n\n")
+        events.append(
+            b"data: "
+            + _encode(
+                _UsageChunk(
+                    id=last.id,
+                    created=last.created,
+                    model=last.model,
+                    choices=[],
+                    usage=openai_usage(usage),
+                )
+            )
+            + b"\n\n"
+        )
     else:
         events.extend(b"data: " + _encode(c) + b"\n\n" for c in chunks)
     return events
@@ -221,9 +236,7 @@ def _drop(request: web.Request, response: web.StreamResponse) -> web.StreamRespo
     return response
 
 
-async def _whole(
-    request: web.Request, body: bytes, fault: Fault | None
-) -> web.StreamResponse:
+async def _whole(request: web.Request, body: bytes, fault: Fault | None) -> web.StreamResponse:
     if fault is not None and fault.malformed:
         return web.Response(body=_BROKEN_BODY, content_type="application/json")
     if fault is None or fault.cut_after is None:
@@ -290,14 +303,16 @@ class _Routes:
             problem = exc
         model = deployment or (parsed.model if parsed is not None else None)
         early, fault = await self.sim.before_answer(
-            request, "openai", model, key, body,
+            request,
+            "openai",
+            model,
+            key,
+            body,
             azure_error if deployment else openai_error,
         )
         if early is not None:
             return early
-        refused = (
-            self._azure_refused(request, key) if deployment else self._key_refused(key)
-        )
+        refused = self._azure_refused(request, key) if deployment else self._key_refused(key)
         if refused is not None:
             return refused
         if parsed is None:
@@ -330,14 +345,16 @@ class _Routes:
         except RequestProblem as exc:
             problem = exc
         early, fault = await self.sim.before_answer(
-            request, "openai", deployment or (parsed.model if parsed else None), key, body,
+            request,
+            "openai",
+            deployment or (parsed.model if parsed else None),
+            key,
+            body,
             azure_error if deployment else openai_error,
         )
         if early is not None:
             return early
-        refused = (
-            self._azure_refused(request, key) if deployment else self._key_refused(key)
-        )
+        refused = self._azure_refused(request, key) if deployment else self._key_refused(key)
         if refused is not None:
             return refused
         if parsed is None:
@@ -352,7 +369,8 @@ class _Routes:
             data.append(Embedding(index=i, embedding=_base64(vector) if as_base64 else vector))
         tokens = sum(engine.count_tokens(t) for t in texts)
         answer = EmbeddingResponse(
-            data=data, model=deployment or parsed.model,
+            data=data,
+            model=deployment or parsed.model,
             usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens),
         )
         return await _whole(request, _encode(answer), fault)

@@ -20,8 +20,9 @@ from govern.wire.openai import (
 )
 
 
-class ChatRequest(ChatCompletionRequest, kw_only=True, omit_defaults=True,
-                  forbid_unknown_fields=True):
+class ChatRequest(
+    ChatCompletionRequest, kw_only=True, omit_defaults=True, forbid_unknown_fields=True
+):
     """A Chat Completions body as OpenAI accepts it: the gateway's request Struct plus
     the parameters the gateway does not model, and nothing else."""
 
@@ -40,8 +41,9 @@ class ChatRequest(ChatCompletionRequest, kw_only=True, omit_defaults=True,
     function_call: Any = None
 
 
-class EmbeddingsRequest(EmbeddingRequest, kw_only=True, omit_defaults=True,
-                        forbid_unknown_fields=True):
+class EmbeddingsRequest(
+    EmbeddingRequest, kw_only=True, omit_defaults=True, forbid_unknown_fields=True
+):
     """An embeddings body as OpenAI accepts it."""
 
 
@@ -98,8 +100,11 @@ def decode_embeddings(body: bytes) -> EmbeddingsRequest:
         raise RequestProblem(UNPARSEABLE) from None
     value = request.input
     if not value or (isinstance(value, list) and any(v in ("", []) for v in value)):
-        raise RequestProblem("'$.input' is invalid. Please check the API reference: "
-                             "https://platform.openai.com/docs/api-reference.", "input")
+        raise RequestProblem(
+            "'$.input' is invalid. Please check the API reference: "
+            "https://platform.openai.com/docs/api-reference.",
+            "input",
+        )
     if request.dimensions is not None and request.dimensions < 1:
         raise _below("dimensions", 1, request.dimensions)
     return request
@@ -110,35 +115,39 @@ def _problem(text: str) -> RequestProblem:
     text, _, where = text.partition(" - at `$")
     path = where.rstrip("`").lstrip(".") or None
     if text.startswith("Object missing required field `"):
-        name = text[len("Object missing required field `"):-1]
+        name = text[len("Object missing required field `") : -1]
         param = f"{path}.{name}" if path else name
         return RequestProblem(
             f"Missing required parameter: '{param}'.", param, "missing_required_parameter"
         )
     if text.startswith("Object contains unknown field `"):
-        name = text[len("Object contains unknown field `"):-1]
+        name = text[len("Object contains unknown field `") : -1]
         return RequestProblem(f"Unrecognized request argument supplied: {name}")
     if text.startswith("Expected `") and path is None:
         return RequestProblem(UNPARSEABLE)  # the body is JSON, but not an object
     if text.startswith("Expected `"):
-        expected, _, got = text[len("Expected `"):].partition("`, got `")
+        expected, _, got = text[len("Expected `") :].partition("`, got `")
         wanted = [_TYPE_WORDS.get(t, t) for t in expected.split(" | ") if t != "null"]
         wanted_text = wanted[0] if len(wanted) == 1 else "one of " + " or ".join(wanted)
         return RequestProblem(
             f"Invalid type for '{path}': expected {wanted_text}, but got "
             f"{_TYPE_WORDS.get(got.rstrip('`'), got.rstrip('`'))} instead.",
-            path, "invalid_type",
+            path,
+            "invalid_type",
         )
     value = text.rsplit(" ", 1)[-1]
-    return RequestProblem(f"Invalid value: {value}. Check the API reference for '{path}'.",
-                          path, "invalid_value")
+    return RequestProblem(
+        f"Invalid value: {value}. Check the API reference for '{path}'.", path, "invalid_value"
+    )
 
 
 def _below(name: str, minimum: float, got: float) -> RequestProblem:
     kind = "integer" if isinstance(got, int) else "decimal"
     return RequestProblem(
         f"Invalid '{name}': {kind} below minimum value. Expected a value >= {minimum:g}, "
-        f"but got {got:g} instead.", name, f"{kind}_below_min_value",
+        f"but got {got:g} instead.",
+        name,
+        f"{kind}_below_min_value",
     )
 
 
@@ -146,7 +155,9 @@ def _above(name: str, maximum: float, got: float) -> RequestProblem:
     kind = "integer" if isinstance(got, int) else "decimal"
     return RequestProblem(
         f"Invalid '{name}': {kind} above maximum value. Expected a value <= {maximum:g}, "
-        f"but got {got:g} instead.", name, f"{kind}_above_max_value",
+        f"but got {got:g} instead.",
+        name,
+        f"{kind}_above_max_value",
     )
 
 
@@ -169,7 +180,9 @@ def check_chat(request: ChatRequest) -> None:
     if not request.messages:
         raise RequestProblem(
             "Invalid 'messages': empty array. Expected an array with minimum length 1, "
-            "but got an empty array instead.", "messages", "empty_array",
+            "but got an empty array instead.",
+            "messages",
+            "empty_array",
         )
     for name, low, high in _RANGES:
         value = getattr(request, name)
@@ -186,7 +199,8 @@ def check_chat(request: ChatRequest) -> None:
     if request.tool_choice is not None and not request.tools:
         raise RequestProblem(
             "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' "
-            "are specified.", "tool_choice",
+            "are specified.",
+            "tool_choice",
         )
     _check_tool_turns(request)
 
@@ -200,7 +214,8 @@ def _check_tool_turns(request: ChatRequest) -> None:
             if message.tool_call_id not in answerable:
                 raise RequestProblem(
                     "Invalid parameter: messages with role 'tool' must be a response to a "
-                    "preceeding message with 'tool_calls'.", f"messages.[{i}].role",
+                    "preceeding message with 'tool_calls'.",
+                    f"messages.[{i}].role",
                 )
             if message.tool_call_id in waiting:
                 waiting.remove(message.tool_call_id)
@@ -216,5 +231,6 @@ def _check_tool_turns(request: ChatRequest) -> None:
         raise RequestProblem(
             "An assistant message with 'tool_calls' must be followed by tool messages "
             "responding to each 'tool_call_id'. The following tool_call_ids did not have "
-            f"response messages: {', '.join(waiting)}", f"messages.[{opened_at}].role",
+            f"response messages: {', '.join(waiting)}",
+            f"messages.[{opened_at}].role",
         )

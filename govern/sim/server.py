@@ -143,8 +143,11 @@ class SimUpstream:
         """
         self.requests.append(
             RecordedRequest(
-                protocol=protocol, method=request.method, path=request.path,
-                query=request.query_string, headers=dict(request.headers),
+                protocol=protocol,
+                method=request.method,
+                path=request.path,
+                query=request.query_string,
+                headers=dict(request.headers),
                 body=body.decode("utf-8", "replace"),
             )
         )
@@ -228,16 +231,17 @@ class SimUpstreamThread:
     def __init__(self, settings: SimSettings | None = None):
         self.sim = SimUpstream(settings)
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="govern-sim-upstream")
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="govern-sim-upstream"
+        )
         self.url = ""
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Start the thread and the server; returns the base URL."""
         self._thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(
-            self.sim.start(host, port), self._loop
-        ).result(timeout=30)
+        self.url = asyncio.run_coroutine_threadsafe(self.sim.start(host, port), self._loop).result(
+            timeout=30
+        )
         return self.url
 
     def stop(self) -> None:

@@ -71,30 +71,40 @@ def verify(
     """None if the request is correctly signed for `service`, else why not."""
     authorization = headers.get("Authorization")
     if not authorization:
-        return AuthFailure(403, "MissingAuthenticationTokenException",
-                           "Missing Authentication Token")
+        return AuthFailure(
+            403, "MissingAuthenticationTokenException", "Missing Authentication Token"
+        )
     parsed = _parse(authorization)
     if isinstance(parsed, AuthFailure):
         return parsed
     secret = credentials.get(parsed.access_key)
     if secret is None:
-        return AuthFailure(403, "UnrecognizedClientException",
-                           "The security token included in the request is invalid.")
+        return AuthFailure(
+            403,
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        )
     if parsed.service != service:
         return _bad_signature(f"Credential should be scoped to correct service: '{service}'. ")
     if "host" not in parsed.signed_headers:
-        return _bad_signature("'Host' or ':authority' must be a 'SignedHeader' in the AWS "
-                              "Authorization.")
+        return _bad_signature(
+            "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
+        )
     amz_date = headers.get("X-Amz-Date")
     if not amz_date:
-        return AuthFailure(403, "IncompleteSignatureException",
-                           "Authorization header requires existence of either a 'X-Amz-Date' "
-                           "or a 'Date' header.")
+        return AuthFailure(
+            403,
+            "IncompleteSignatureException",
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        )
     try:
         signed_at = datetime.strptime(amz_date, _TIMESTAMP).replace(tzinfo=UTC)
     except ValueError:
-        return AuthFailure(403, "IncompleteSignatureException",
-                           f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")
+        return AuthFailure(
+            403,
+            "IncompleteSignatureException",
+            f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'.",
+        )
     if parsed.date != amz_date[:8]:
         return _bad_signature(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
@@ -116,10 +126,10 @@ def verify(
     payload_hash = hashlib.sha256(body).hexdigest()
     declared = headers.get("X-Amz-Content-SHA256")
     if declared is not None and declared != payload_hash:
-        return _bad_signature("The provided 'x-amz-content-sha256' header does not match "
-                              "what was computed.")
-    canonical = canonical_request(method, raw_path, headers, parsed.signed_headers,
-                                  payload_hash)
+        return _bad_signature(
+            "The provided 'x-amz-content-sha256' header does not match what was computed."
+        )
+    canonical = canonical_request(method, raw_path, headers, parsed.signed_headers, payload_hash)
     string_to_sign, expected = _signature(canonical, amz_date, parsed, secret)
     if hmac.compare_digest(expected, parsed.signature):
         return None
@@ -152,15 +162,14 @@ def canonical_request(
     return "\n".join(lines)
 
 
-def _signature(
-    canonical: str, amz_date: str, auth: _Authorization, secret: str
-) -> tuple[str, str]:
+def _signature(canonical: str, amz_date: str, auth: _Authorization, secret: str) -> tuple[str, str]:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import ReadOnlyCredentials
 
-    signer = SigV4Auth(ReadOnlyCredentials(auth.access_key, secret, None), auth.service,
-                       auth.region)
+    signer = SigV4Auth(
+        ReadOnlyCredentials(auth.access_key, secret, None), auth.service, auth.region
+    )
     request = AWSRequest(method="POST", url="http://sim/")
     request.context["timestamp"] = amz_date
     string_to_sign: str = signer.string_to_sign(request, canonical)
@@ -171,23 +180,34 @@ def _signature(
 def _parse(header: str) -> _Authorization | AuthFailure:
     algorithm, _, rest = header.partition(" ")
     if algorithm != ALGORITHM:
-        return AuthFailure(403, "IncompleteSignatureException",
-                           f"Authorization header requires '{ALGORITHM}' as the algorithm.")
+        return AuthFailure(
+            403,
+            "IncompleteSignatureException",
+            f"Authorization header requires '{ALGORITHM}' as the algorithm.",
+        )
     fields: dict[str, str] = {}
     for item in rest.split(","):
         name, _, value = item.strip().partition("=")
         fields[name] = value
-    missing = [f"Authorization header requires '{name}' parameter."
-               for name in ("Credential", "Signature", "SignedHeaders") if not fields.get(name)]
+    missing = [
+        f"Authorization header requires '{name}' parameter."
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if not fields.get(name)
+    ]
     if missing:
         return AuthFailure(403, "IncompleteSignatureException", " ".join(missing))
     scope = fields["Credential"].split("/")
     if len(scope) != 5 or scope[4] != "aws4_request":
-        return AuthFailure(403, "IncompleteSignatureException",
-                           "Credential should be scoped to a valid region. ")
+        return AuthFailure(
+            403, "IncompleteSignatureException", "Credential should be scoped to a valid region. "
+        )
     return _Authorization(
-        access_key=scope[0], date=scope[1], region=scope[2], service=scope[3],
-        signed_headers=fields["SignedHeaders"].split(";"), signature=fields["Signature"],
+        access_key=scope[0],
+        date=scope[1],
+        region=scope[2],
+        service=scope[3],
+        signed_headers=fields["SignedHeaders"].split(";"),
+        signature=fields["Signature"],
     )
 
 

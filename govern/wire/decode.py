@@ -68,9 +68,7 @@ def check_chat_request(request: ChatCompletionRequest) -> None:
             param="temperature",
         )
     if request.top_p is not None and not 0 <= request.top_p <= 1:
-        raise InvalidRequest(
-            f"`top_p` must be between 0 and 1, got {request.top_p}", param="top_p"
-        )
+        raise InvalidRequest(f"`top_p` must be between 0 and 1, got {request.top_p}", param="top_p")
     if request.stream_options is not None and not request.stream:
         raise InvalidRequest(
             "`stream_options` is only allowed when `stream` is true", param="stream_options"

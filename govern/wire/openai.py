@@ -129,9 +129,7 @@ class SystemMessage(Struct, tag_field="role", tag="system", kw_only=True, omit_d
     name: str | None = None
 
 
-class DeveloperMessage(
-    Struct, tag_field="role", tag="developer", kw_only=True, omit_defaults=True
-):
+class DeveloperMessage(Struct, tag_field="role", tag="developer", kw_only=True, omit_defaults=True):
     """A developer prompt (the newer name for system prompts on OpenAI)."""
 
     content: str | list[ContentPart]
@@ -145,9 +143,7 @@ class UserMessage(Struct, tag_field="role", tag="user", kw_only=True, omit_defau
     name: str | None = None
 
 
-class AssistantMessage(
-    Struct, tag_field="role", tag="assistant", kw_only=True, omit_defaults=True
-):
+class AssistantMessage(Struct, tag_field="role", tag="assistant", kw_only=True, omit_defaults=True):
     """A previous assistant turn, possibly with tool calls."""
 
     content: str | list[ContentPart] | None = None

@@ -40,12 +40,14 @@ SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN"
 WEATHER = {
     "type": "function",
     "function": {
-        "name": "get_weather", "description": "Weather in a city",
+        "name": "get_weather",
+        "description": "Weather in a city",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
     },
 }
-SIM_KEY = ProviderKey(name="sim", aws_access_key_id=SIM_AWS_KEY_ID,
-                      aws_secret_access_key=SIM_AWS_SECRET)
+SIM_KEY = ProviderKey(
+    name="sim", aws_access_key_id=SIM_AWS_KEY_ID, aws_secret_access_key=SIM_AWS_SECRET
+)
 
 
 def chat_request(**fields: Any) -> ChatCompletionRequest:
@@ -113,16 +115,25 @@ async def test_chat_sends_default_max_tokens_when_client_sets_none(
 async def test_chat_translates_system_stop_and_sampling(
     provider: BedrockProvider, sim_upstream: SimUpstreamThread
 ) -> None:
-    await provider.chat(chat_request(
-        messages=[{"role": "system", "content": "be brief"},
-                  {"role": "user", "content": "hi"}],
-        max_completion_tokens=3, temperature=0.5, top_p=0.9, stop="END",
-    ), call())
+    await provider.chat(
+        chat_request(
+            messages=[{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}],
+            max_completion_tokens=3,
+            temperature=0.5,
+            top_p=0.9,
+            stop="END",
+        ),
+        call(),
+    )
     body = sent_body(sim_upstream)
     assert body["system"] == [{"text": "be brief"}]
     assert body["messages"] == [{"role": "user", "content": [{"text": "hi"}]}]
     assert body["inferenceConfig"] == {
-        "maxTokens": 3, "temperature": 0.5, "topP": 0.9, "stopSequences": ["END"]}
+        "maxTokens": 3,
+        "temperature": 0.5,
+        "topP": 0.9,
+        "stopSequences": ["END"],
+    }
 
 
 async def test_chat_maps_a_stop_sequence_to_stop(provider: BedrockProvider) -> None:
@@ -162,14 +173,24 @@ async def test_chat_forced_tool_call(provider: BedrockProvider) -> None:
 async def test_tool_choice_maps_to_converse_tool_choice(
     provider: BedrockProvider, sim_upstream: SimUpstreamThread
 ) -> None:
-    await provider.chat(chat_request(
-        tools=[WEATHER], tool_choice={"type": "function", "function": {"name": "get_weather"}},
-    ), call())
+    await provider.chat(
+        chat_request(
+            tools=[WEATHER],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        ),
+        call(),
+    )
     tool_config = sent_body(sim_upstream)["toolConfig"]
     assert tool_config["toolChoice"] == {"tool": {"name": "get_weather"}}
-    assert tool_config["tools"] == [{"toolSpec": {
-        "name": "get_weather", "description": "Weather in a city",
-        "inputSchema": {"json": WEATHER["function"]["parameters"]}}}]  # type: ignore[index]
+    assert tool_config["tools"] == [
+        {
+            "toolSpec": {
+                "name": "get_weather",
+                "description": "Weather in a city",
+                "inputSchema": {"json": WEATHER["function"]["parameters"]},
+            }
+        }
+    ]  # type: ignore[index]
 
 
 async def test_tool_history_is_merged_into_alternating_turns(
@@ -177,18 +198,29 @@ async def test_tool_history_is_merged_into_alternating_turns(
 ) -> None:
     messages = [
         {"role": "user", "content": "weather in Paris and Rome?"},
-        {"role": "assistant", "content": "", "tool_calls": [
-            {"id": "tooluse_a", "type": "function",
-             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
-            {"id": "tooluse_b", "type": "function",
-             "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}},
-        ]},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {
+                    "id": "tooluse_a",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                },
+                {
+                    "id": "tooluse_b",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+                },
+            ],
+        },
         {"role": "tool", "tool_call_id": "tooluse_a", "content": "21 C"},
         {"role": "tool", "tool_call_id": "tooluse_b", "content": "25 C"},
         {"role": "user", "content": "which is warmer"},
     ]
-    result = await provider.chat(chat_request(messages=messages, tools=[WEATHER],
-                                              max_tokens=3), call())
+    result = await provider.chat(
+        chat_request(messages=messages, tools=[WEATHER], max_tokens=3), call()
+    )
     assert result.completion.choices[0].finish_reason == "length"
     turns = sent_body(sim_upstream)["messages"]
     assert [t["role"] for t in turns] == ["user", "assistant", "user"]
@@ -206,8 +238,12 @@ async def test_tool_history_is_merged_into_alternating_turns(
 async def test_invalid_tool_arguments_name_the_field(provider: BedrockProvider) -> None:
     messages = [
         {"role": "user", "content": "hi"},
-        {"role": "assistant", "tool_calls": [
-            {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{oops"}}]},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": "t1", "type": "function", "function": {"name": "f", "arguments": "{oops"}}
+            ],
+        },
     ]
     with pytest.raises(InvalidRequest) as info:
         await provider.chat(chat_request(messages=messages, tools=[WEATHER]), call())
@@ -217,18 +253,27 @@ async def test_invalid_tool_arguments_name_the_field(provider: BedrockProvider) 
 async def test_data_url_image_becomes_an_image_block(
     provider: BedrockProvider, sim_upstream: SimUpstreamThread
 ) -> None:
-    messages = [{"role": "user", "content": [
-        {"type": "text", "text": "what is this"},
-        {"type": "image_url", "image_url": {"url": "data:image/jpg;base64,iVBORw0KGgo="}},
-    ]}]
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "what is this"},
+                {"type": "image_url", "image_url": {"url": "data:image/jpg;base64,iVBORw0KGgo="}},
+            ],
+        }
+    ]
     await provider.chat(chat_request(messages=messages, max_tokens=2), call())
     content = sent_body(sim_upstream)["messages"][0]["content"]
     assert content[1] == {"image": {"format": "jpeg", "source": {"bytes": "iVBORw0KGgo="}}}
 
 
 async def test_http_image_url_is_unsupported(provider: BedrockProvider) -> None:
-    messages = [{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}]}]
+    messages = [
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}],
+        }
+    ]
     with pytest.raises(UpstreamStatusError) as info:
         await provider.chat(chat_request(messages=messages), call())
     assert info.value.status == 400
@@ -302,8 +347,7 @@ async def test_malformed_stream_raises(
 async def test_exception_event_raises_status_error(
     provider: BedrockProvider, sim_upstream: SimUpstreamThread
 ) -> None:
-    sim_upstream.sim.add_fault(Fault(status=429, cut_after=2, message="Too many tokens",
-                                     times=1))
+    sim_upstream.sim.add_fault(Fault(status=429, cut_after=2, message="Too many tokens", times=1))
     stream = await provider.stream(chat_request(max_tokens=8), call())
     with pytest.raises(UpstreamStatusError) as info:
         await collect(stream)
@@ -352,15 +396,21 @@ async def test_inference_profile_arn_keeps_its_slash_in_one_segment(
 async def test_key_region_is_the_signing_region(
     provider: BedrockProvider, sim_upstream: SimUpstreamThread
 ) -> None:
-    key = ProviderKey(name="eu", aws_access_key_id=SIM_AWS_KEY_ID,
-                      aws_secret_access_key=SIM_AWS_SECRET, region="eu-west-3")
+    key = ProviderKey(
+        name="eu",
+        aws_access_key_id=SIM_AWS_KEY_ID,
+        aws_secret_access_key=SIM_AWS_SECRET,
+        region="eu-west-3",
+    )
     await provider.chat(chat_request(max_tokens=1), call(key=key))
     authorization = sim_upstream.sim.requests[-1].headers["Authorization"]
     assert "/eu-west-3/bedrock/aws4_request" in authorization
 
 
 async def test_default_credential_chain_signs_without_key_credentials(
-    sim_upstream: SimUpstreamThread, transport: Transport, monkeypatch: pytest.MonkeyPatch,
+    sim_upstream: SimUpstreamThread,
+    transport: Transport,
+    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Any,
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", SIM_AWS_KEY_ID)
@@ -374,12 +424,20 @@ async def test_default_credential_chain_signs_without_key_credentials(
 
 
 async def test_no_credentials_anywhere_is_a_clear_error(
-    sim_upstream: SimUpstreamThread, transport: Transport, monkeypatch: pytest.MonkeyPatch,
+    sim_upstream: SimUpstreamThread,
+    transport: Transport,
+    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Any,
 ) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                 "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                 "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
@@ -395,11 +453,15 @@ async def test_no_credentials_anywhere_is_a_clear_error(
 def test_split_region_prefix() -> None:
     assert split_region_prefix(PROFILE_MODEL) == ("us", MODEL)
     assert split_region_prefix("global.anthropic.claude-sonnet-4-5-20250929-v1:0") == (
-        "global", "anthropic.claude-sonnet-4-5-20250929-v1:0")
+        "global",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
+    )
     assert split_region_prefix("apac.amazon.nova-pro-v1:0") == ("apac", "amazon.nova-pro-v1:0")
     assert split_region_prefix(MODEL) == (None, MODEL)
     assert split_region_prefix("amazon.titan-text-express-v1") == (
-        None, "amazon.titan-text-express-v1")
+        None,
+        "amazon.titan-text-express-v1",
+    )
 
 
 # --- errors and secrets ------------------------------------------------------------------
@@ -407,12 +469,20 @@ def test_split_region_prefix() -> None:
 
 @pytest.mark.parametrize(
     ("status", "code", "retryable"),
-    [(400, "ValidationException", False), (403, "AccessDeniedException", False),
-     (404, "ResourceNotFoundException", False), (429, "ThrottlingException", True),
-     (500, "InternalServerException", True), (503, "ServiceUnavailableException", True)],
+    [
+        (400, "ValidationException", False),
+        (403, "AccessDeniedException", False),
+        (404, "ResourceNotFoundException", False),
+        (429, "ThrottlingException", True),
+        (500, "InternalServerException", True),
+        (503, "ServiceUnavailableException", True),
+    ],
 )
 async def test_error_status_maps_to_upstream_status_error(
-    provider: BedrockProvider, sim_upstream: SimUpstreamThread, status: int, code: str,
+    provider: BedrockProvider,
+    sim_upstream: SimUpstreamThread,
+    status: int,
+    code: str,
     retryable: bool,
 ) -> None:
     sim_upstream.sim.add_fault(Fault(status=status, message=f"aws says {status}", times=1))
@@ -441,8 +511,13 @@ async def test_upstream_validation_message_passes_through(provider: BedrockProvi
 
 def test_recorded_throttling_error_maps_to_429() -> None:
     recorded = msgspec.json.decode(fixture("error_throttling.json"))
-    error = status_error("bedrock", recorded["status"], CIMultiDict(recorded["headers"]),
-                         msgspec.json.encode(recorded["body"]), [])
+    error = status_error(
+        "bedrock",
+        recorded["status"],
+        CIMultiDict(recorded["headers"]),
+        msgspec.json.encode(recorded["body"]),
+        [],
+    )
     assert error.upstream_status == 429
     assert error.code == "ThrottlingException"
     assert error.message == "Too many requests, please wait before trying again."
@@ -460,7 +535,8 @@ async def test_hung_upstream_times_out(
     sim_upstream: SimUpstreamThread, transport: Transport
 ) -> None:
     provider = BedrockProvider(
-        "bedrock", ProviderConfig(base_url=sim_upstream.url, timeout=0.3), transport)
+        "bedrock", ProviderConfig(base_url=sim_upstream.url, timeout=0.3), transport
+    )
     sim_upstream.sim.add_fault(Fault(hang=True, times=1))
     with pytest.raises(UpstreamTimeout):
         await provider.stream(chat_request(), call())
@@ -470,8 +546,12 @@ async def test_wrong_secret_error_never_shows_secrets(
     provider: BedrockProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    key = ProviderKey(name="bad", aws_access_key_id=SIM_AWS_KEY_ID,
-                      aws_secret_access_key="wrong-secret-value", aws_session_token=SESSION_TOKEN)
+    key = ProviderKey(
+        name="bad",
+        aws_access_key_id=SIM_AWS_KEY_ID,
+        aws_secret_access_key="wrong-secret-value",
+        aws_session_token=SESSION_TOKEN,
+    )
     with pytest.raises(UpstreamStatusError) as info:
         await provider.chat(chat_request(), call(key=key))
     error = info.value
@@ -497,18 +577,24 @@ def test_missing_botocore_names_the_extra(
 
 
 def test_recorded_cache_usage_is_normalised() -> None:
-    response = msgspec.json.decode(fixture("converse_response_cache.json"),
-                                   type=bw.ConverseResponse)
+    response = msgspec.json.decode(
+        fixture("converse_response_cache.json"), type=bw.ConverseResponse
+    )
     completion, usage = completion_from_converse(response, model=MODEL, response_id="r1")
-    assert usage == Usage(input_tokens=14 + 2048 + 1288, cache_read_tokens=2048,
-                          cache_write_5m_tokens=1288, output_tokens=21)
+    assert usage == Usage(
+        input_tokens=14 + 2048 + 1288,
+        cache_read_tokens=2048,
+        cache_write_5m_tokens=1288,
+        output_tokens=21,
+    )
     assert usage.total_tokens == response.usage.total_tokens
     assert completion.choices[0].finish_reason == "stop"
 
 
 def test_recorded_tool_use_response_becomes_tool_calls() -> None:
-    response = msgspec.json.decode(fixture("converse_response_tool_use.json"),
-                                   type=bw.ConverseResponse)
+    response = msgspec.json.decode(
+        fixture("converse_response_tool_use.json"), type=bw.ConverseResponse
+    )
     completion, _ = completion_from_converse(response, model=MODEL, response_id="r1")
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -523,21 +609,27 @@ def test_recorded_stream_metadata_count_spelling_is_normalised() -> None:
     translator = StreamTranslator(provider="bedrock", model=MODEL, response_id="r1")
     chunk = translator.event("metadata", fixture("stream_metadata_count_spelling.json"))
     assert chunk is None
-    assert translator.usage == Usage(input_tokens=9 + 1500 + 100, cache_read_tokens=1500,
-                                     cache_write_5m_tokens=100, output_tokens=112)
+    assert translator.usage == Usage(
+        input_tokens=9 + 1500 + 100,
+        cache_read_tokens=1500,
+        cache_write_5m_tokens=100,
+        output_tokens=112,
+    )
 
 
 def test_recorded_stream_tool_use_events_become_chunks() -> None:
     translator = StreamTranslator(provider="bedrock", model=MODEL, response_id="r1")
     events = msgspec.json.decode(fixture("stream_tool_use_events.json"))
-    chunks = [c for name, payload in events
-              if (c := translator.event(name, msgspec.json.encode(payload))) is not None]
+    chunks = [
+        c
+        for name, payload in events
+        if (c := translator.event(name, msgspec.json.encode(payload))) is not None
+    ]
     assert text_of(chunks) == "Let me check that station."
     calls = [d for c in chunks for d in c.choices[0].delta.tool_calls or []]
     assert calls[0].id == "tooluse_Qm3A4jrwQXG1ouE6PIKEgw"
     assert {d.index for d in calls} == {0}
-    assert "".join(d.function.arguments or "" for d in calls if d.function) == (
-        '{"sign": "WZPZ"}')
+    assert "".join(d.function.arguments or "" for d in calls if d.function) == ('{"sign": "WZPZ"}')
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
     assert translator.finished
     assert translator.usage == Usage(input_tokens=375, output_tokens=67)

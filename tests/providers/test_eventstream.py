@@ -46,9 +46,14 @@ def test_corrupt_payload_is_rejected() -> None:
 def test_typed_header_values_decode() -> None:
     ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
     headers = (
-        b"\x04flag" + b"\x00"
-        + b"\x05count" + b"\x04" + struct.pack(">i", -7)
-        + b"\x02id" + b"\x09" + ident.bytes
+        b"\x04flag"
+        + b"\x00"
+        + b"\x05count"
+        + b"\x04"
+        + struct.pack(">i", -7)
+        + b"\x02id"
+        + b"\x09"
+        + ident.bytes
     )
     total = 12 + len(headers) + 4
     prelude = struct.pack(">II", total, len(headers))

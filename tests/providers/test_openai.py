@@ -38,15 +38,22 @@ WORDS = "one two three four"  # 4 prompt tokens for the sim
 
 def chat_request(**fields: Any) -> ChatCompletionRequest:
     """A request as the gateway decodes it from a client."""
-    body = {"model": "openai/gpt-4o-mini",
-            "messages": [{"role": "user", "content": WORDS}], **fields}
+    body = {
+        "model": "openai/gpt-4o-mini",
+        "messages": [{"role": "user", "content": WORDS}],
+        **fields,
+    }
     return msgspec.json.decode(msgspec.json.encode(body), type=ChatCompletionRequest)
 
 
 def call(model: str = "gpt-4o-mini", **extra: bytes) -> Call:
     """One attempt on `model` with the test key and raw extra fields."""
-    return Call(provider="openai", model=model, key=KEY,
-                extra_body={k: msgspec.Raw(v) for k, v in extra.items()})
+    return Call(
+        provider="openai",
+        model=model,
+        key=KEY,
+        extra_body={k: msgspec.Raw(v) for k, v in extra.items()},
+    )
 
 
 def recorded_body(sim: SimUpstreamThread) -> dict[str, Any]:
@@ -98,9 +105,7 @@ class Replay:
     answers: list[tuple[int, dict[str, str], bytes]] = field(default_factory=list)
     requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
 
-    def answer(
-        self, body: bytes, status: int = 200, headers: dict[str, str] | None = None
-    ) -> None:
+    def answer(self, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> None:
         """Queue one answer."""
         self.answers.append((status, headers or {}, body))
 
@@ -190,8 +195,9 @@ async def test_extra_body_fields_are_passed_through(
 async def test_configured_headers_are_sent(
     sim_upstream: SimUpstreamThread, transport: Transport
 ) -> None:
-    provider = provider_for(sim_upstream.url + "/v1", transport,
-                            headers={"OpenAI-Organization": "org-govern"})
+    provider = provider_for(
+        sim_upstream.url + "/v1", transport, headers={"OpenAI-Organization": "org-govern"}
+    )
     await provider.chat(chat_request(), call())
     assert sim_upstream.sim.requests[-1].headers["OpenAI-Organization"] == "org-govern"
 
@@ -201,8 +207,9 @@ async def test_keyless_upstream_gets_no_authorization_header(
 ) -> None:
     replay.answer(fixture_bytes("chat_completion_tool_calls.json"))
     provider = provider_for(replay.url, transport)
-    await provider.chat(chat_request(), Call(provider="ollama", model="llama3.2",
-                                            key=ProviderKey(name="anonymous")))
+    await provider.chat(
+        chat_request(), Call(provider="ollama", model="llama3.2", key=ProviderKey(name="anonymous"))
+    )
     path, headers, _ = replay.requests[-1]
     assert path == "/v1/chat/completions"
     assert "Authorization" not in headers
@@ -286,14 +293,30 @@ async def test_usage_on_the_last_content_chunk_is_taken_and_stripped(
     assert stream.usage == Usage(input_tokens=10, output_tokens=3)
 
 
-@pytest.mark.parametrize(("name", "status", "message", "code"), [
-    ("ollama_error_model_not_found.json", 404,
-     'model "llama9" not found, try pulling it first', None),
-    ("vllm_error_bad_request.json", 400,
-     "This model's maximum context length is 8192 tokens.", "400"),
-], ids=["ollama", "vllm"])
+@pytest.mark.parametrize(
+    ("name", "status", "message", "code"),
+    [
+        (
+            "ollama_error_model_not_found.json",
+            404,
+            'model "llama9" not found, try pulling it first',
+            None,
+        ),
+        (
+            "vllm_error_bad_request.json",
+            400,
+            "This model's maximum context length is 8192 tokens.",
+            "400",
+        ),
+    ],
+    ids=["ollama", "vllm"],
+)
 async def test_compatible_servers_error_shapes(
-    replay: Replay, transport: Transport, name: str, status: int, message: str,
+    replay: Replay,
+    transport: Transport,
+    name: str,
+    status: int,
+    message: str,
     code: str | None,
 ) -> None:
     replay.answer(fixture_bytes(name), status=status)
@@ -303,8 +326,11 @@ async def test_compatible_servers_error_shapes(
     assert (caught.value.status, caught.value.code) == (status, code)
 
 
-@pytest.mark.parametrize("event", [b"[1, 2]", b'{"choices": 3}', b'{"id": "x", "choices": [{}]}'],
-                         ids=["array", "choices-not-a-list", "choice-without-fields"])
+@pytest.mark.parametrize(
+    "event",
+    [b"[1, 2]", b'{"choices": 3}', b'{"id": "x", "choices": [{}]}'],
+    ids=["array", "choices-not-a-list", "choice-without-fields"],
+)
 async def test_stream_event_outside_the_protocol_raises(
     replay: Replay, transport: Transport, event: bytes
 ) -> None:
@@ -325,8 +351,9 @@ async def test_stream_without_done_raises(replay: Replay, transport: Transport) 
 async def test_recorded_rate_limit_body_gives_message_code_and_retry_after(
     replay: Replay, transport: Transport
 ) -> None:
-    replay.answer(fixture_bytes("error_rate_limit.json"), status=429,
-                  headers={"retry-after-ms": "250"})
+    replay.answer(
+        fixture_bytes("error_rate_limit.json"), status=429, headers={"retry-after-ms": "250"}
+    )
     with pytest.raises(UpstreamStatusError) as caught:
         await provider_for(replay.url, transport).chat(chat_request(), call())
     assert caught.value.message.startswith("Rate limit reached for gpt-4o-mini")
@@ -343,7 +370,10 @@ async def test_recorded_invalid_request_passes_through_with_param(
         await provider_for(replay.url, transport).chat(chat_request(), call())
     error = caught.value
     assert (error.status, error.type, error.param, error.code) == (
-        400, "invalid_request_error", "messages", "context_length_exceeded"
+        400,
+        "invalid_request_error",
+        "messages",
+        "context_length_exceeded",
     )
     assert error.message.startswith("This model's maximum context length is 128000 tokens.")
 
@@ -351,8 +381,9 @@ async def test_recorded_invalid_request_passes_through_with_param(
 async def test_error_body_that_is_not_json_is_quoted_truncated(
     replay: Replay, transport: Transport
 ) -> None:
-    replay.answer(b"<html><body>502 Bad Gateway</body></html>" + b" " * 10 + b"x" * 2000,
-                  status=502)
+    replay.answer(
+        b"<html><body>502 Bad Gateway</body></html>" + b" " * 10 + b"x" * 2000, status=502
+    )
     with pytest.raises(UpstreamStatusError) as caught:
         await provider_for(replay.url, transport).chat(chat_request(), call())
     assert caught.value.message.startswith("openai answered HTTP 502: <html><body>502 Bad")
@@ -399,9 +430,15 @@ async def test_stream_over_the_httpx_transport(
 
 
 async def test_stream_of_a_tool_call(sim_provider: OpenAIProvider) -> None:
-    tools = [{"type": "function", "function": {
-        "name": "lookup", "parameters": {"type": "object",
-                                         "properties": {"q": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+            },
+        }
+    ]
     request = chat_request(stream=True, tools=tools, tool_choice="required")
     chunks = await collect(await sim_provider.stream(request, call()))
     deltas = [tc for c in chunks for tc in c.choices[0].delta.tool_calls or []]
@@ -441,8 +478,9 @@ async def test_azure_uses_the_deployment_url_and_api_key_header(
 
 
 async def test_azure_stream(azure_provider: OpenAIProvider) -> None:
-    stream = await azure_provider.stream(chat_request(max_tokens=2, stream=True),
-                                         call("prod-4o-mini"))
+    stream = await azure_provider.stream(
+        chat_request(max_tokens=2, stream=True), call("prod-4o-mini")
+    )
     chunks = await collect(stream)
     assert sum(1 for c in chunks if c.choices[0].delta.content) == 2
     assert stream.usage == Usage(input_tokens=4, output_tokens=2)
@@ -468,8 +506,10 @@ async def test_upstream_400_passes_through_with_the_provider_message(
     error = caught.value
     assert (error.status, error.upstream_status, error.retryable) == (400, 400, False)
     assert error.param == "temperature"
-    assert error.message == ("Invalid 'temperature': decimal above maximum value. "
-                             "Expected a value <= 2, but got 3.5 instead.")
+    assert error.message == (
+        "Invalid 'temperature': decimal above maximum value. "
+        "Expected a value <= 2, but got 3.5 instead."
+    )
 
 
 async def test_upstream_429_is_retryable_with_retry_after(
@@ -531,7 +571,9 @@ async def test_connection_refused_is_unavailable(transport: Transport) -> None:
 
 @pytest.mark.parametrize("use_httpx", [False, True], ids=["aiohttp", "httpx"])
 async def test_cut_off_stream_raises_from_iteration(
-    sim_upstream: SimUpstreamThread, transport: Transport, httpx_transport: Transport,
+    sim_upstream: SimUpstreamThread,
+    transport: Transport,
+    httpx_transport: Transport,
     use_httpx: bool,
 ) -> None:
     sim_upstream.sim.add_fault(Fault(cut_after=3))

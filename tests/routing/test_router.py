@@ -11,17 +11,24 @@ from govern.config import config_from_dict
 from govern.errors import ModelNotFound
 from govern.routing import Route, Router
 
-CONFIG = config_from_dict({"providers": {
-    "openai": {"models": ["gpt-4o"], "keys": [
-        {"name": "heavy", "value": "sk-1", "weight": 3},
-        {"name": "light", "value": "sk-2", "weight": 1},
-        {"name": "mini-only", "value": "sk-3", "models": ["gpt-4o-mini"]},
-        {"name": "off", "value": "sk-4", "weight": 0},
-    ]},
-    "groq": {"kind": "openai", "base_url": "http://x/v1", "models": ["llama-3", "gpt-4o"]},
-    "bedrock": {"keys": [{"name": "aws"}]},
-    "sim": {"models": ["sim-1"]},
-}})
+CONFIG = config_from_dict(
+    {
+        "providers": {
+            "openai": {
+                "models": ["gpt-4o"],
+                "keys": [
+                    {"name": "heavy", "value": "sk-1", "weight": 3},
+                    {"name": "light", "value": "sk-2", "weight": 1},
+                    {"name": "mini-only", "value": "sk-3", "models": ["gpt-4o-mini"]},
+                    {"name": "off", "value": "sk-4", "weight": 0},
+                ],
+            },
+            "groq": {"kind": "openai", "base_url": "http://x/v1", "models": ["llama-3", "gpt-4o"]},
+            "bedrock": {"keys": [{"name": "aws"}]},
+            "sim": {"models": ["sim-1"]},
+        }
+    }
+)
 
 
 def test_prefixed_names_split_at_the_first_slash() -> None:
@@ -74,7 +81,8 @@ def test_keyless_providers_get_the_anonymous_key() -> None:
 
 
 def test_no_key_for_the_model_is_404() -> None:
-    config = config_from_dict({"providers": {"openai": {"keys": [
-        {"value": "sk", "models": ["gpt-4o"]}]}}})
+    config = config_from_dict(
+        {"providers": {"openai": {"keys": [{"value": "sk", "models": ["gpt-4o"]}]}}}
+    )
     with pytest.raises(ModelNotFound, match="no key"):
         Router(config).pick_key(Route("openai", "o3"))

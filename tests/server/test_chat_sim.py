@@ -62,7 +62,9 @@ def test_same_request_same_answer(sim_gateway: EmbeddedServer) -> None:
 def test_n_choices_and_stop_sequence(sim_gateway: EmbeddedServer) -> None:
     c = client(sim_gateway)
     many = c.chat.completions.create(
-        model="sim/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], n=3,
+        model="sim/gpt-4o-mini",
+        messages=[{"role": "user", "content": "x"}],
+        n=3,
         max_tokens=4,
     )
     assert [ch.index for ch in many.choices] == [0, 1, 2]
@@ -70,7 +72,9 @@ def test_n_choices_and_stop_sequence(sim_gateway: EmbeddedServer) -> None:
     full = many.choices[0].message.content or ""
     stop_word = full.split()[2]
     cut = c.chat.completions.create(
-        model="sim/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], max_tokens=4,
+        model="sim/gpt-4o-mini",
+        messages=[{"role": "user", "content": "x"}],
+        max_tokens=4,
         stop=[stop_word],
     )
     assert cut.choices[0].finish_reason == "stop"
@@ -78,18 +82,20 @@ def test_n_choices_and_stop_sequence(sim_gateway: EmbeddedServer) -> None:
 
 
 def test_forced_tool_call(sim_gateway: EmbeddedServer) -> None:
-    tools = [{
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Weather for a city",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-                "required": ["city"],
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+                    "required": ["city"],
+                },
             },
-        },
-    }]
+        }
+    ]
     completion = client(sim_gateway).chat.completions.create(
         model="sim/gpt-4o-mini",
         messages=[{"role": "user", "content": "weather in Paris?"}],
@@ -109,10 +115,17 @@ def test_tool_result_round_trip(sim_gateway: EmbeddedServer) -> None:
         model="sim/gpt-4o-mini",
         messages=[
             {"role": "user", "content": "weather in Paris?"},
-            {"role": "assistant", "content": None, "tool_calls": [{
-                "id": "call_1", "type": "function",
-                "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"},
-            }]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": "sunny 21C"},
         ],
         tools=[{"type": "function", "function": {"name": "get_weather"}}],
@@ -127,11 +140,16 @@ def test_json_schema_response_format(sim_gateway: EmbeddedServer) -> None:
     completion = client(sim_gateway).chat.completions.create(
         model="sim/gpt-4o-mini",
         messages=[{"role": "user", "content": "a person"}],
-        response_format={"type": "json_schema", "json_schema": {
-            "name": "person",
-            "schema": {"type": "object", "properties": {"name": {"type": "string"},
-                                                        "age": {"type": "integer"}}},
-        }},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {
+                "name": "person",
+                "schema": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+                },
+            },
+        },
     )
     assert json.loads(completion.choices[0].message.content or "") == {"name": "sim", "age": 0}
 
@@ -139,12 +157,23 @@ def test_json_schema_response_format(sim_gateway: EmbeddedServer) -> None:
 def test_image_parts_and_extra_fields_are_accepted(sim_gateway: EmbeddedServer) -> None:
     completion = client(sim_gateway).chat.completions.create(
         model="sim/gpt-4o-mini",
-        messages=[{"role": "user", "content": [
-            {"type": "text", "text": "describe this"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
-        ]}],
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "describe this"},
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="},
+                    },
+                ],
+            }
+        ],
         max_completion_tokens=2,
-        temperature=0.2, top_p=0.9, seed=7, user="alice",
+        temperature=0.2,
+        top_p=0.9,
+        seed=7,
+        user="alice",
         extra_body={"some_vendor_flag": True},
     )
     # the image counts 0 tokens in the sim's tokenizer
@@ -154,8 +183,10 @@ def test_image_parts_and_extra_fields_are_accepted(sim_gateway: EmbeddedServer) 
 
 def test_stream_without_usage_chunk(sim_gateway: EmbeddedServer) -> None:
     stream = client(sim_gateway).chat.completions.create(
-        model="sim/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
-        max_tokens=5, stream=True,
+        model="sim/gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=5,
+        stream=True,
     )
     chunks = list(stream)
     assert all(c.usage is None for c in chunks)
@@ -166,8 +197,11 @@ def test_stream_without_usage_chunk(sim_gateway: EmbeddedServer) -> None:
 
 def test_stream_with_usage_chunk(sim_gateway: EmbeddedServer) -> None:
     stream = client(sim_gateway).chat.completions.create(
-        model="sim/gpt-4o-mini", messages=[{"role": "user", "content": "one two three"}],
-        max_tokens=5, stream=True, stream_options={"include_usage": True},
+        model="sim/gpt-4o-mini",
+        messages=[{"role": "user", "content": "one two three"}],
+        max_tokens=5,
+        stream=True,
+        stream_options={"include_usage": True},
     )
     chunks = list(stream)
     last = chunks[-1]
@@ -183,7 +217,9 @@ async def test_async_client_streaming_and_not(sim_gateway: EmbeddedServer) -> No
     )
     assert completion.usage is not None and completion.usage.completion_tokens == 3
     stream = await c.chat.completions.create(
-        model="sim/gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=3,
+        model="sim/gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=3,
         stream=True,
     )
     words = [c.choices[0].delta.content async for c in stream if c.choices]

@@ -9,8 +9,9 @@ from govern.server.embedded import EmbeddedServer
 from tests.conftest import ServeFactory
 
 
-def post(server: EmbeddedServer, body: bytes | str, path: str = "/v1/chat/completions",
-         **headers: str) -> httpx.Response:
+def post(
+    server: EmbeddedServer, body: bytes | str, path: str = "/v1/chat/completions", **headers: str
+) -> httpx.Response:
     content = body.encode() if isinstance(body, str) else body
     return httpx.post(f"{server.url}{path}", content=content, headers=headers, timeout=10)
 
@@ -47,21 +48,47 @@ def test_empty_body_is_400(sim_gateway: EmbeddedServer) -> None:
 @pytest.mark.parametrize(
     ("body", "param", "fragment"),
     [
-        ('{"messages": [{"role": "user", "content": "hi"}]}', None, "missing required field `model`"),
+        (
+            '{"messages": [{"role": "user", "content": "hi"}]}',
+            None,
+            "missing required field `model`",
+        ),
         ('{"model": "sim/gpt-4o-mini"}', None, "missing required field `messages`"),
-        ('{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
-         ' "max_tokens": "ten"}', "max_tokens", "Expected `int | null`, got `str`"),
-        ('{"model": "sim/gpt-4o-mini", "messages": [{"role": "robot", "content": "hi"}]}',
-         "messages[0].role", "Invalid value 'robot'"),
-        ('{"model": "sim/gpt-4o-mini", "messages": [{"role": "user"}]}',
-         "messages[0]", "missing required field `content`"),
-        ('{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
-         ' "temperature": 3}', "temperature", "between 0 and 2"),
-        ('{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
-         ' "max_tokens": 0}', "max_tokens", "must be >= 1"),
+        (
+            '{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
+            ' "max_tokens": "ten"}',
+            "max_tokens",
+            "Expected `int | null`, got `str`",
+        ),
+        (
+            '{"model": "sim/gpt-4o-mini", "messages": [{"role": "robot", "content": "hi"}]}',
+            "messages[0].role",
+            "Invalid value 'robot'",
+        ),
+        (
+            '{"model": "sim/gpt-4o-mini", "messages": [{"role": "user"}]}',
+            "messages[0]",
+            "missing required field `content`",
+        ),
+        (
+            '{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
+            ' "temperature": 3}',
+            "temperature",
+            "between 0 and 2",
+        ),
+        (
+            '{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
+            ' "max_tokens": 0}',
+            "max_tokens",
+            "must be >= 1",
+        ),
         ('{"model": "sim/gpt-4o-mini", "messages": []}', "messages", "at least one message"),
-        ('{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
-         ' "stream_options": {"include_usage": true}}', "stream_options", "only allowed"),
+        (
+            '{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
+            ' "stream_options": {"include_usage": true}}',
+            "stream_options",
+            "only allowed",
+        ),
     ],
 )
 def test_schema_violations_name_the_field(
@@ -82,7 +109,9 @@ def test_unknown_model_is_404_listing_models(sim_gateway: EmbeddedServer) -> Non
     assert response.status_code == 404
     error = error_of(response)
     assert (error["type"], error["code"], error["param"]) == (
-        "not_found_error", "model_not_found", "model"
+        "not_found_error",
+        "model_not_found",
+        "model",
     )
     assert "'gpt-9' does not exist" in str(error["message"])
     assert "sim/gpt-4o-mini" in str(error["message"])
@@ -117,7 +146,8 @@ def test_wrong_method_is_405(sim_gateway: EmbeddedServer) -> None:
 
 
 def test_embeddings_validation(sim_gateway: EmbeddedServer) -> None:
-    response = post(sim_gateway, '{"model": "sim/gpt-4o-mini", "input": ["a", 1]}',
-                    path="/v1/embeddings")
+    response = post(
+        sim_gateway, '{"model": "sim/gpt-4o-mini", "input": ["a", 1]}', path="/v1/embeddings"
+    )
     assert response.status_code == 400
     assert error_of(response)["param"] == "input"

@@ -35,7 +35,9 @@ def test_fallback_after_retryable_status(
     server = serve(upstream_config(sim_upstream))
     sim_upstream.sim.add_fault(Fault(status=status, model="gpt-4o-mini", protocol="openai"))
     response = client(server.url).chat.completions.with_raw_response.create(
-        model="openai/gpt-4o-mini", messages=HELLO, max_tokens=3,  # type: ignore[arg-type]
+        model="openai/gpt-4o-mini",
+        messages=HELLO,
+        max_tokens=3,  # type: ignore[arg-type]
         extra_body={"fallbacks": ["sim/gpt-4o-mini"]},
     )
     assert response.headers["x-govern-model"] == "sim/gpt-4o-mini"
@@ -50,8 +52,9 @@ def test_fallback_after_timeout(serve: ServeFactory, sim_upstream: SimUpstreamTh
     config = upstream_config(sim_upstream, openai={"timeout": 0.3, "max_retries": 0})
     server = serve(config)
     sim_upstream.sim.add_fault(Fault(hang=True, protocol="openai"))
-    response = ask(server.url, model="openai/gpt-4o-mini",
-                   fallbacks=["anthropic/claude-sonnet-4-5"])
+    response = ask(
+        server.url, model="openai/gpt-4o-mini", fallbacks=["anthropic/claude-sonnet-4-5"]
+    )
     assert response.status_code == 200
     assert response.headers["x-govern-model"] == "anthropic/claude-sonnet-4-5"
 
@@ -84,8 +87,10 @@ def test_retry_moves_to_another_key(serve: ServeFactory, sim_upstream: SimUpstre
 def test_keys_are_chosen_among_those_listing_the_model(
     serve: ServeFactory, sim_upstream: SimUpstreamThread
 ) -> None:
-    keys = [{"name": "mini", "value": "sk-mini", "models": ["gpt-4o-mini"]},
-            {"name": "big", "value": "sk-big", "models": ["gpt-4o"]}]
+    keys = [
+        {"name": "mini", "value": "sk-mini", "models": ["gpt-4o-mini"]},
+        {"name": "big", "value": "sk-big", "models": ["gpt-4o"]},
+    ]
     server = serve(upstream_config(sim_upstream, openai={"keys": keys}))
     for model, key in (("gpt-4o-mini", "sk-mini"), ("gpt-4o", "sk-big")):
         sim_upstream.sim.requests.clear()
@@ -100,7 +105,8 @@ def test_client_error_passes_through_without_fallback(
     sim_upstream.sim.add_fault(Fault(status=400, message="Invalid 'messages[0]': bad thing"))
     with pytest.raises(openai.BadRequestError) as info:
         client(server.url).chat.completions.create(
-            model="openai/gpt-4o-mini", messages=HELLO,  # type: ignore[arg-type]
+            model="openai/gpt-4o-mini",
+            messages=HELLO,  # type: ignore[arg-type]
             extra_body={"fallbacks": ["sim/gpt-4o-mini"]},
         )
     assert "Invalid 'messages[0]': bad thing" in info.value.message
@@ -110,8 +116,9 @@ def test_client_error_passes_through_without_fallback(
 def test_all_attempts_failing_is_502(serve: ServeFactory, sim_upstream: SimUpstreamThread) -> None:
     server = serve(upstream_config(sim_upstream))
     sim_upstream.sim.add_fault(Fault(status=500, message="upstream exploded"))
-    response = ask(server.url, model="openai/gpt-4o-mini",
-                   fallbacks=["anthropic/claude-sonnet-4-5"])
+    response = ask(
+        server.url, model="openai/gpt-4o-mini", fallbacks=["anthropic/claude-sonnet-4-5"]
+    )
     assert response.status_code == 502
     error = response.json()["error"]
     assert error["type"] == "upstream_unavailable"
@@ -140,10 +147,16 @@ def test_timeout_everywhere_is_504(serve: ServeFactory, sim_upstream: SimUpstrea
 
 
 def test_unreachable_upstream_is_502(serve: ServeFactory) -> None:
-    config = {"providers": {"openai": {
-        "base_url": "http://127.0.0.1:9/v1", "keys": [{"value": "sk-unreachable"}],
-        "max_retries": 0, "connect_timeout": 2,
-    }}}
+    config = {
+        "providers": {
+            "openai": {
+                "base_url": "http://127.0.0.1:9/v1",
+                "keys": [{"value": "sk-unreachable"}],
+                "max_retries": 0,
+                "connect_timeout": 2,
+            }
+        }
+    }
     server = serve(config)
     response = ask(server.url, model="openai/gpt-4o-mini")
     assert response.status_code == 502
@@ -157,7 +170,10 @@ def test_stream_cut_midway_ends_with_error_event(
     server = serve(upstream_config(sim_upstream))
     sim_upstream.sim.add_fault(Fault(cut_after=3))
     stream = client(server.url).chat.completions.create(
-        model="openai/gpt-4o-mini", messages=HELLO, max_tokens=50, stream=True,  # type: ignore[arg-type]
+        model="openai/gpt-4o-mini",
+        messages=HELLO,
+        max_tokens=50,
+        stream=True,  # type: ignore[arg-type]
     )
     received = []
     with pytest.raises(openai.APIError):
@@ -172,8 +188,12 @@ def test_stream_failing_before_first_byte_falls_back(
     server = serve(upstream_config(sim_upstream))
     sim_upstream.sim.add_fault(Fault(status=503, protocol="openai"))
     stream = client(server.url).chat.completions.create(
-        model="openai/gpt-4o-mini", messages=HELLO, max_tokens=4, stream=True,  # type: ignore[arg-type]
-        stream_options={"include_usage": True}, extra_body={"fallbacks": ["sim/gpt-4o-mini"]},
+        model="openai/gpt-4o-mini",
+        messages=HELLO,
+        max_tokens=4,
+        stream=True,  # type: ignore[arg-type]
+        stream_options={"include_usage": True},
+        extra_body={"fallbacks": ["sim/gpt-4o-mini"]},
     )
     chunks = list(stream)
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 4
@@ -183,8 +203,13 @@ def test_extra_fields_reach_openai_compatible_upstreams_only(
     serve: ServeFactory, sim_upstream: SimUpstreamThread
 ) -> None:
     server = serve(upstream_config(sim_upstream))
-    response = ask(server.url, model="openai/gpt-4o-mini", store=True,
-                   metadata={"team": "research"}, fallbacks=["sim/gpt-4o-mini"])
+    response = ask(
+        server.url,
+        model="openai/gpt-4o-mini",
+        store=True,
+        metadata={"team": "research"},
+        fallbacks=["sim/gpt-4o-mini"],
+    )
     assert response.status_code == 200
     body = upstream_bodies(sim_upstream)[0]
     assert body["store"] is True and body["metadata"] == {"team": "research"}
@@ -200,18 +225,26 @@ def test_streaming_always_asks_upstream_for_usage(
     serve: ServeFactory, sim_upstream: SimUpstreamThread
 ) -> None:
     server = serve(upstream_config(sim_upstream))
-    chunks = list(client(server.url).chat.completions.create(
-        model="openai/gpt-4o-mini", messages=HELLO, max_tokens=2, stream=True,  # type: ignore[arg-type]
-    ))
+    chunks = list(
+        client(server.url).chat.completions.create(
+            model="openai/gpt-4o-mini",
+            messages=HELLO,
+            max_tokens=2,
+            stream=True,  # type: ignore[arg-type]
+        )
+    )
     assert all(c.usage is None for c in chunks)
     assert upstream_bodies(sim_upstream)[0]["stream_options"] == {"include_usage": True}
 
 
 @pytest.mark.parametrize(
     "model",
-    ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
-     "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0",
-     "bedrock/us.anthropic.claude-3-5-sonnet-20240620-v1:0"],
+    [
+        "openai/gpt-4o-mini",
+        "anthropic/claude-sonnet-4-5",
+        "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "bedrock/us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+    ],
 )
 @pytest.mark.parametrize("stream", [False, True])
 async def test_every_provider_through_the_async_client(
@@ -219,18 +252,28 @@ async def test_every_provider_through_the_async_client(
 ) -> None:
     server = serve(upstream_config(sim_upstream))
     c = openai.AsyncOpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
-    messages = [{"role": "system", "content": "be brief"},
-                {"role": "user", "content": "one two three"}]
+    messages = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "one two three"},
+    ]
     if stream:
-        chunks = [c async for c in await c.chat.completions.create(
-            model=model, messages=messages, max_tokens=5, stream=True,  # type: ignore[arg-type]
-            stream_options={"include_usage": True},
-        )]
+        chunks = [
+            c
+            async for c in await c.chat.completions.create(
+                model=model,
+                messages=messages,
+                max_tokens=5,
+                stream=True,  # type: ignore[arg-type]
+                stream_options={"include_usage": True},
+            )
+        ]
         text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
         usage = chunks[-1].usage
     else:
         completion = await c.chat.completions.create(
-            model=model, messages=messages, max_tokens=5,  # type: ignore[arg-type]
+            model=model,
+            messages=messages,
+            max_tokens=5,  # type: ignore[arg-type]
         )
         text = completion.choices[0].message.content or ""
         usage = completion.usage
@@ -241,19 +284,31 @@ async def test_every_provider_through_the_async_client(
 
 
 @pytest.mark.parametrize(
-    "model", ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5",
-              "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0"],
+    "model",
+    [
+        "openai/gpt-4o-mini",
+        "anthropic/claude-sonnet-4-5",
+        "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0",
+    ],
 )
 def test_tool_calls_through_every_provider(
     serve: ServeFactory, sim_upstream: SimUpstreamThread, model: str
 ) -> None:
     server = serve(upstream_config(sim_upstream))
-    tools = [{"type": "function", "function": {
-        "name": "lookup", "parameters": {"type": "object",
-                                         "properties": {"q": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "parameters": {"type": "object", "properties": {"q": {"type": "string"}}},
+            },
+        }
+    ]
     completion = client(server.url).chat.completions.create(
-        model=model, messages=[{"role": "user", "content": "please lookup this"}],  # type: ignore[arg-type]
-        tools=tools, tool_choice="required",  # type: ignore[arg-type]
+        model=model,
+        messages=[{"role": "user", "content": "please lookup this"}],  # type: ignore[arg-type]
+        tools=tools,
+        tool_choice="required",  # type: ignore[arg-type]
     )
     call = completion.choices[0].message.tool_calls[0]  # type: ignore[index]
     assert completion.choices[0].finish_reason == "tool_calls"

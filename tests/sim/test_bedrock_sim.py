@@ -26,14 +26,23 @@ WEATHER_TOOL = {
     "toolSpec": {
         "name": "get_weather",
         "description": "Current weather in a city",
-        "inputSchema": {"json": {"type": "object", "properties": {
-            "city": {"type": "string"}, "days": {"type": "integer"}}}},
+        "inputSchema": {
+            "json": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+            }
+        },
     }
 }
 
 
-def client(sim: SimUpstreamThread, *, secret: str = SIM_AWS_SECRET, key_id: str = SIM_AWS_KEY_ID,
-           validate: bool = True) -> Any:
+def client(
+    sim: SimUpstreamThread,
+    *,
+    secret: str = SIM_AWS_SECRET,
+    key_id: str = SIM_AWS_KEY_ID,
+    validate: bool = True,
+) -> Any:
     return boto3.client(
         "bedrock-runtime",
         endpoint_url=sim.url,
@@ -65,7 +74,8 @@ def words(text: str) -> list[str]:
 
 def test_converse_answers_exactly_max_tokens_words(bedrock: Any) -> None:
     response = bedrock.converse(
-        modelId=MODEL, messages=[user("tell me about gateways")],
+        modelId=MODEL,
+        messages=[user("tell me about gateways")],
         inferenceConfig={"maxTokens": 7},
     )
     text = response["output"]["message"]["content"][0]["text"]
@@ -84,8 +94,10 @@ def test_converse_without_limit_answers_default_words_with_end_turn(bedrock: Any
 
 def test_converse_counts_system_prompt_as_input(bedrock: Any) -> None:
     response = bedrock.converse(
-        modelId=MODEL, messages=[user("one two three")],
-        system=[{"text": "you are a careful assistant"}], inferenceConfig={"maxTokens": 2},
+        modelId=MODEL,
+        messages=[user("one two three")],
+        system=[{"text": "you are a careful assistant"}],
+        inferenceConfig={"maxTokens": 2},
     )
     assert response["usage"]["inputTokens"] == 3 + 5
 
@@ -96,7 +108,8 @@ def test_converse_stop_sequence_cuts_the_answer(bedrock: Any) -> None:
     full_words = words(full["output"]["message"]["content"][0]["text"])
     stop = " " + full_words[3] + " "
     cut = bedrock.converse(
-        modelId=MODEL, messages=messages,
+        modelId=MODEL,
+        messages=messages,
         inferenceConfig={"maxTokens": 8, "stopSequences": [stop]},
     )
     assert cut["stopReason"] == "stop_sequence"
@@ -106,7 +119,8 @@ def test_converse_stop_sequence_cuts_the_answer(bedrock: Any) -> None:
 
 def test_converse_forced_tool_returns_tool_use(bedrock: Any) -> None:
     response = bedrock.converse(
-        modelId=MODEL, messages=[user("what is it like outside")],
+        modelId=MODEL,
+        messages=[user("what is it like outside")],
         toolConfig={"tools": [WEATHER_TOOL], "toolChoice": {"tool": {"name": "get_weather"}}},
     )
     (block,) = response["output"]["message"]["content"]
@@ -118,7 +132,8 @@ def test_converse_forced_tool_returns_tool_use(bedrock: Any) -> None:
 
 def test_converse_accepts_tool_result_turn(bedrock: Any) -> None:
     first = bedrock.converse(
-        modelId=MODEL, messages=[user("check get_weather for Paris")],
+        modelId=MODEL,
+        messages=[user("check get_weather for Paris")],
         toolConfig={"tools": [WEATHER_TOOL]},
     )
     use = first["output"]["message"]["content"][0]["toolUse"]
@@ -127,8 +142,17 @@ def test_converse_accepts_tool_result_turn(bedrock: Any) -> None:
         messages=[
             user("check get_weather for Paris"),
             first["output"]["message"],
-            {"role": "user", "content": [{"toolResult": {
-                "toolUseId": use["toolUseId"], "content": [{"json": {"temp": 21}}]}}]},
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "toolResult": {
+                            "toolUseId": use["toolUseId"],
+                            "content": [{"json": {"temp": 21}}],
+                        }
+                    }
+                ],
+            },
         ],
         toolConfig={"tools": [WEATHER_TOOL]},
         inferenceConfig={"maxTokens": 4},
@@ -150,14 +174,18 @@ def test_converse_accepts_cross_region_profile_id(
 
 def test_converse_stream_matches_converse(bedrock: Any) -> None:
     kwargs: dict[str, Any] = {
-        "modelId": MODEL, "messages": [user("stream this please")],
+        "modelId": MODEL,
+        "messages": [user("stream this please")],
         "inferenceConfig": {"maxTokens": 5},
     }
     whole = bedrock.converse(**kwargs)
     events = list(bedrock.converse_stream(**kwargs)["stream"])
     names = [next(iter(e)) for e in events]
     assert names == ["messageStart"] + ["contentBlockDelta"] * 5 + [
-        "contentBlockStop", "messageStop", "metadata"]
+        "contentBlockStop",
+        "messageStop",
+        "metadata",
+    ]
     text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events[1:6])
     assert text == whole["output"]["message"]["content"][0]["text"]
     assert events[0]["messageStart"] == {"role": "assistant"}
@@ -167,13 +195,19 @@ def test_converse_stream_matches_converse(bedrock: Any) -> None:
 
 
 def test_converse_stream_tool_use_arrives_in_fragments(bedrock: Any) -> None:
-    events = list(bedrock.converse_stream(
-        modelId=MODEL, messages=[user("anything")],
-        toolConfig={"tools": [WEATHER_TOOL], "toolChoice": {"any": {}}},
-    )["stream"])
+    events = list(
+        bedrock.converse_stream(
+            modelId=MODEL,
+            messages=[user("anything")],
+            toolConfig={"tools": [WEATHER_TOOL], "toolChoice": {"any": {}}},
+        )["stream"]
+    )
     start = events[1]["contentBlockStart"]["start"]["toolUse"]
-    fragments = [e["contentBlockDelta"]["delta"]["toolUse"]["input"]
-                 for e in events if "contentBlockDelta" in e]
+    fragments = [
+        e["contentBlockDelta"]["delta"]["toolUse"]["input"]
+        for e in events
+        if "contentBlockDelta" in e
+    ]
     assert start["name"] == "get_weather"
     assert len(fragments) == 2
     assert "".join(fragments) == '{"city":"sim","days":0}'
@@ -209,14 +243,15 @@ def test_unknown_access_key_is_unrecognized(sim_upstream: SimUpstreamThread) -> 
         bad.converse(modelId=MODEL, messages=[user("hi")])
     assert info.value.response["Error"]["Code"] == "UnrecognizedClientException"
     assert info.value.response["Error"]["Message"] == (
-        "The security token included in the request is invalid.")
+        "The security token included in the request is invalid."
+    )
 
 
 def _signed(url: str, body: bytes, service: str) -> AWSRequest:
-    request = AWSRequest(method="POST", url=url, data=body,
-                         headers={"Content-Type": "application/json"})
-    SigV4Auth(Credentials(SIM_AWS_KEY_ID, SIM_AWS_SECRET), service, "us-east-1").add_auth(
-        request)
+    request = AWSRequest(
+        method="POST", url=url, data=body, headers={"Content-Type": "application/json"}
+    )
+    SigV4Auth(Credentials(SIM_AWS_KEY_ID, SIM_AWS_SECRET), service, "us-east-1").add_auth(request)
     return request
 
 
@@ -235,8 +270,12 @@ def test_stale_signature_is_expired() -> None:
     headers = CIMultiDict(request.headers.items())
     headers["Host"] = "127.0.0.1:1"
     failure = verify(
-        method="POST", raw_path="/model/m/converse", headers=headers, body=body,
-        credentials={SIM_AWS_KEY_ID: SIM_AWS_SECRET}, service="bedrock",
+        method="POST",
+        raw_path="/model/m/converse",
+        headers=headers,
+        body=body,
+        credentials={SIM_AWS_KEY_ID: SIM_AWS_SECRET},
+        service="bedrock",
         now=datetime.now(UTC) + timedelta(minutes=10),
     )
     assert failure is not None
@@ -275,7 +314,8 @@ def _validation_error(bedrock: Any, **kwargs: Any) -> str:
 
 def test_conversation_must_start_with_user(bedrock: Any) -> None:
     message = _validation_error(
-        bedrock, messages=[{"role": "assistant", "content": [{"text": "hi"}]}])
+        bedrock, messages=[{"role": "assistant", "content": [{"text": "hi"}]}]
+    )
     assert message.startswith("A conversation must start with a user message.")
 
 
@@ -287,29 +327,36 @@ def test_roles_must_alternate(bedrock: Any) -> None:
 def test_blank_text_is_rejected(bedrock: Any) -> None:
     message = _validation_error(bedrock, messages=[user("  ")])
     assert message.startswith(
-        "The text field in the ContentBlock object at messages.0.content.0 is blank.")
+        "The text field in the ContentBlock object at messages.0.content.0 is blank."
+    )
 
 
 def test_tool_blocks_need_tool_config(bedrock: Any) -> None:
-    message = _validation_error(bedrock, messages=[
-        user("hi"),
-        {"role": "assistant", "content": [
-            {"toolUse": {"toolUseId": "tooluse_1", "name": "f", "input": {}}}]},
-    ])
-    assert message == ("The toolConfig field must be defined when using toolUse and "
-                       "toolResult content blocks.")
+    message = _validation_error(
+        bedrock,
+        messages=[
+            user("hi"),
+            {
+                "role": "assistant",
+                "content": [{"toolUse": {"toolUseId": "tooluse_1", "name": "f", "input": {}}}],
+            },
+        ],
+    )
+    assert message == (
+        "The toolConfig field must be defined when using toolUse and toolResult content blocks."
+    )
 
 
 def test_max_tokens_below_one_is_rejected(sim_upstream: SimUpstreamThread) -> None:
     unchecked = client(sim_upstream, validate=False)
-    message = _validation_error(unchecked, messages=[user("hi")],
-                                inferenceConfig={"maxTokens": 0})
+    message = _validation_error(unchecked, messages=[user("hi")], inferenceConfig={"maxTokens": 0})
     assert "'inferenceConfig.maxTokens' failed to satisfy constraint" in message
 
 
 def test_temperature_above_one_is_rejected(bedrock: Any) -> None:
-    message = _validation_error(bedrock, messages=[user("hi")],
-                                inferenceConfig={"temperature": 1.5})
+    message = _validation_error(
+        bedrock, messages=[user("hi")], inferenceConfig={"temperature": 1.5}
+    )
     assert "'inferenceConfig.temperature'" in message
     assert message.endswith("Member must have value less than or equal to 1")
 
@@ -345,9 +392,7 @@ def test_stream_fault_midway_is_an_exception_event(
     assert info.value.response["Error"]["Message"] == "slow down"
 
 
-def test_malformed_stream_fails_the_checksum(
-    bedrock: Any, sim_upstream: SimUpstreamThread
-) -> None:
+def test_malformed_stream_fails_the_checksum(bedrock: Any, sim_upstream: SimUpstreamThread) -> None:
     sim_upstream.sim.add_fault(Fault(malformed=True, times=1))
     stream = bedrock.converse_stream(modelId=MODEL, messages=[user("hi")])["stream"]
     with pytest.raises(botocore.eventstream.ChecksumMismatch):

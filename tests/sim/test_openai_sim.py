@@ -15,17 +15,26 @@ from openai.types.chat import ChatCompletionFunctionToolParam, ChatCompletionMes
 from govern.sim.server import Fault, SimUpstreamThread
 
 KEY = "sk-sim-test-key-0123456789"
-USER: list[ChatCompletionMessageParam] = [
-    {"role": "user", "content": "what does the gateway do"}
-]
+USER: list[ChatCompletionMessageParam] = [{"role": "user", "content": "what does the gateway do"}]
 PROMPT_TOKENS = 5
-WEATHER: ChatCompletionFunctionToolParam = {"type": "function", "function": {
-    "name": "get_weather", "description": "Weather in a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
-                                                    "days": {"type": "integer"}}}}}
-TIME: ChatCompletionFunctionToolParam = {"type": "function", "function": {
-    "name": "get_time", "parameters": {"type": "object",
-                                       "properties": {"zone": {"type": "string"}}}}}
+WEATHER: ChatCompletionFunctionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        },
+    },
+}
+TIME: ChatCompletionFunctionToolParam = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}},
+    },
+}
 
 
 @pytest.fixture
@@ -53,8 +62,11 @@ def test_completion_has_exactly_max_tokens_words(client: openai.OpenAI) -> None:
     assert len((answer.choices[0].message.content or "").split()) == 7
     assert answer.choices[0].finish_reason == "length"
     assert answer.usage is not None
-    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens,
-            answer.usage.total_tokens) == (PROMPT_TOKENS, 7, PROMPT_TOKENS + 7)
+    assert (
+        answer.usage.prompt_tokens,
+        answer.usage.completion_tokens,
+        answer.usage.total_tokens,
+    ) == (PROMPT_TOKENS, 7, PROMPT_TOKENS + 7)
     assert answer.usage.prompt_tokens_details is not None
     assert answer.usage.prompt_tokens_details.cached_tokens == 0
 
@@ -115,7 +127,9 @@ def test_required_tool_choice_calls_a_tool(client: openai.OpenAI) -> None:
 
 def test_named_tool_choice_calls_that_tool(client: openai.OpenAI) -> None:
     answer = client.chat.completions.create(
-        model="gpt-4o-mini", messages=USER, tools=[WEATHER, TIME],
+        model="gpt-4o-mini",
+        messages=USER,
+        tools=[WEATHER, TIME],
         tool_choice={"type": "function", "function": {"name": "get_time"}},
     )
     assert answer.choices[0].message.tool_calls is not None
@@ -144,11 +158,19 @@ def test_tool_result_turn_is_answered(client: openai.OpenAI) -> None:
 
 def test_json_schema_response_format(client: openai.OpenAI) -> None:
     answer = client.chat.completions.create(
-        model="gpt-4o-mini", messages=USER,
-        response_format={"type": "json_schema", "json_schema": {
-            "name": "city", "strict": True,
-            "schema": {"type": "object", "properties": {"name": {"type": "string"},
-                                                        "people": {"type": "integer"}}}}},
+        model="gpt-4o-mini",
+        messages=USER,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {
+                "name": "city",
+                "strict": True,
+                "schema": {
+                    "type": "object",
+                    "properties": {"name": {"type": "string"}, "people": {"type": "integer"}},
+                },
+            },
+        },
     )
     assert json.loads(answer.choices[0].message.content or "") == {"name": "sim", "people": 0}
 
@@ -158,9 +180,11 @@ def test_json_schema_response_format(client: openai.OpenAI) -> None:
 
 def test_stream_without_include_usage_has_no_usage(client: openai.OpenAI) -> None:
     whole = client.chat.completions.create(model="gpt-4o-mini", messages=USER, max_tokens=5)
-    chunks = list(client.chat.completions.create(
-        model="gpt-4o-mini", messages=USER, max_tokens=5, stream=True
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=USER, max_tokens=5, stream=True
+        )
+    )
     assert all(c.usage is None and len(c.choices) == 1 for c in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == (
@@ -170,10 +194,15 @@ def test_stream_without_include_usage_has_no_usage(client: openai.OpenAI) -> Non
 
 
 def test_stream_with_include_usage_ends_with_a_usage_chunk(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(
-        model="gpt-4o-mini", messages=USER, max_tokens=4, stream=True,
-        stream_options={"include_usage": True},
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=USER,
+            max_tokens=4,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     *content, last = chunks
     assert all(c.usage is None and c.choices for c in content)
     assert last.choices == []
@@ -183,12 +212,19 @@ def test_stream_with_include_usage_ends_with_a_usage_chunk(client: openai.OpenAI
 
 def test_stream_wire_has_usage_null_only_when_asked(sim_upstream: SimUpstreamThread) -> None:
     def events(include_usage: bool) -> list[str]:
-        body: dict[str, Any] = {"model": "gpt-4o-mini", "messages": USER, "max_tokens": 2,
-                                "stream": True}
+        body: dict[str, Any] = {
+            "model": "gpt-4o-mini",
+            "messages": USER,
+            "max_tokens": 2,
+            "stream": True,
+        }
         if include_usage:
             body["stream_options"] = {"include_usage": True}
-        response = httpx.post(sim_upstream.url + "/v1/chat/completions", json=body,
-                              headers={"Authorization": f"Bearer {KEY}"})
+        response = httpx.post(
+            sim_upstream.url + "/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
         assert response.headers["content-type"].startswith("text/event-stream")
         return [line[6:] for line in response.text.split("\n\n") if line.startswith("data: ")]
 
@@ -200,7 +236,10 @@ def test_stream_wire_has_usage_null_only_when_asked(sim_upstream: SimUpstreamThr
 
 async def test_async_stream_with_usage(aclient: openai.AsyncOpenAI) -> None:
     stream = await aclient.chat.completions.create(
-        model="gpt-4o-mini", messages=USER, max_tokens=3, stream=True,
+        model="gpt-4o-mini",
+        messages=USER,
+        max_tokens=3,
+        stream=True,
         stream_options={"include_usage": True},
     )
     chunks = [c async for c in stream]
@@ -210,10 +249,15 @@ async def test_async_stream_with_usage(aclient: openai.AsyncOpenAI) -> None:
 
 
 def test_stream_of_a_tool_call(client: openai.OpenAI) -> None:
-    chunks = list(client.chat.completions.create(
-        model="gpt-4o-mini", messages=USER, tools=[WEATHER], tool_choice="required",
-        stream=True,
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=USER,
+            tools=[WEATHER],
+            tool_choice="required",
+            stream=True,
+        )
+    )
     calls = [tc for c in chunks for tc in c.choices[0].delta.tool_calls or []]
     assert calls[0].function is not None
     assert calls[0].function.name == "get_weather"
@@ -231,8 +275,9 @@ def test_embeddings_in_the_sdk_default_base64(client: openai.OpenAI) -> None:
 
 
 def test_embeddings_as_floats_match_base64(client: openai.OpenAI) -> None:
-    floats = client.embeddings.create(model="text-embedding-3-small", input="a b",
-                                      encoding_format="float", dimensions=8)
+    floats = client.embeddings.create(
+        model="text-embedding-3-small", input="a b", encoding_format="float", dimensions=8
+    )
     packed = client.embeddings.create(model="text-embedding-3-small", input="a b", dimensions=8)
     assert floats.data[0].embedding == pytest.approx(packed.data[0].embedding, abs=1e-6)
 
@@ -258,8 +303,10 @@ def test_wrong_key_is_401_invalid_api_key(
     sim_upstream: SimUpstreamThread, restricted_keys: None
 ) -> None:
     wrong = "sk-wrong-key-abcdefghijkl"
-    with openai.OpenAI(api_key=wrong, base_url=sim_upstream.url + "/v1", max_retries=0) as c,\
-            pytest.raises(openai.AuthenticationError) as caught:
+    with (
+        openai.OpenAI(api_key=wrong, base_url=sim_upstream.url + "/v1", max_retries=0) as c,
+        pytest.raises(openai.AuthenticationError) as caught,
+    ):
         c.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert caught.value.code == "invalid_api_key"
     assert "Incorrect API key provided: sk-******************ijkl." in caught.value.message
@@ -267,37 +314,70 @@ def test_wrong_key_is_401_invalid_api_key(
 
 
 def test_missing_key_is_401(sim_upstream: SimUpstreamThread) -> None:
-    response = httpx.post(sim_upstream.url + "/v1/chat/completions",
-                          json={"model": "gpt-4o-mini", "messages": USER})
+    response = httpx.post(
+        sim_upstream.url + "/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": USER}
+    )
     assert response.status_code == 401
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert error["message"].startswith("You didn't provide an API key.")
 
 
-@pytest.mark.parametrize(("body", "message", "param"), [
-    ({"model": "gpt-4o-mini", "messages": [{"role": "user"}]},
-     "Missing required parameter: 'messages[0].content'.", "messages[0].content"),
-    ({"model": "gpt-4o-mini", "messages": "hello"},
-     "Invalid type for 'messages': expected an array, but got a string instead.", "messages"),
-    ({"model": "gpt-4o-mini", "messages": []},
-     "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
-     "empty array instead.", "messages"),
-    ({"model": "gpt-4o-mini", "messages": USER, "n": 0},
-     "Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 instead.",
-     "n"),
-    ({"model": "gpt-4o-mini", "messages": USER, "stream_options": {"include_usage": True}},
-     "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-     "stream_options"),
-    ({"model": "gpt-4o-mini", "messages": USER, "tool_choice": "required"},
-     "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
-     "specified.", "tool_choice"),
-    ({"model": "gpt-4o-mini", "messages": [*USER, {"role": "tool", "tool_call_id": "call_1",
-                                                   "content": "x"}]},
-     "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
-     "message with 'tool_calls'.", "messages.[1].role"),
-], ids=["missing-field", "wrong-type", "empty-messages", "n-range", "stream-options",
-        "tool-choice", "orphan-tool-message"])
+@pytest.mark.parametrize(
+    ("body", "message", "param"),
+    [
+        (
+            {"model": "gpt-4o-mini", "messages": [{"role": "user"}]},
+            "Missing required parameter: 'messages[0].content'.",
+            "messages[0].content",
+        ),
+        (
+            {"model": "gpt-4o-mini", "messages": "hello"},
+            "Invalid type for 'messages': expected an array, but got a string instead.",
+            "messages",
+        ),
+        (
+            {"model": "gpt-4o-mini", "messages": []},
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an "
+            "empty array instead.",
+            "messages",
+        ),
+        (
+            {"model": "gpt-4o-mini", "messages": USER, "n": 0},
+            "Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 instead.",
+            "n",
+        ),
+        (
+            {"model": "gpt-4o-mini", "messages": USER, "stream_options": {"include_usage": True}},
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+        ),
+        (
+            {"model": "gpt-4o-mini", "messages": USER, "tool_choice": "required"},
+            "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are "
+            "specified.",
+            "tool_choice",
+        ),
+        (
+            {
+                "model": "gpt-4o-mini",
+                "messages": [*USER, {"role": "tool", "tool_call_id": "call_1", "content": "x"}],
+            },
+            "Invalid parameter: messages with role 'tool' must be a response to a preceeding "
+            "message with 'tool_calls'.",
+            "messages.[1].role",
+        ),
+    ],
+    ids=[
+        "missing-field",
+        "wrong-type",
+        "empty-messages",
+        "n-range",
+        "stream-options",
+        "tool-choice",
+        "orphan-tool-message",
+    ],
+)
 def test_invalid_request_is_400_naming_the_field(
     client: openai.OpenAI, body: dict[str, Any], message: str, param: str
 ) -> None:
@@ -309,15 +389,20 @@ def test_invalid_request_is_400_naming_the_field(
 
 
 def test_unknown_argument_is_400(client: openai.OpenAI) -> None:
-    with pytest.raises(openai.BadRequestError, match="Unrecognized request argument supplied: "
-                                                     "fallbacks"):
-        client.chat.completions.create(model="gpt-4o-mini", messages=USER,
-                                       extra_body={"fallbacks": ["x"]})
+    with pytest.raises(
+        openai.BadRequestError, match="Unrecognized request argument supplied: fallbacks"
+    ):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=USER, extra_body={"fallbacks": ["x"]}
+        )
 
 
 def test_body_that_is_not_json_is_400(client: openai.OpenAI) -> None:
-    response = httpx.post(f"{client.base_url}chat/completions", content=b"{not json",
-                          headers={"Authorization": f"Bearer {KEY}"})
+    response = httpx.post(
+        f"{client.base_url}chat/completions",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith(
         "We could not parse the JSON body of your request."
@@ -378,8 +463,9 @@ def test_malformed_stream_fails_to_parse(
 @pytest.fixture
 def azure(sim_upstream: SimUpstreamThread) -> Iterator[openai.AzureOpenAI]:
     """The official Azure client on the simulated upstream's Azure routes."""
-    with openai.AzureOpenAI(api_key=KEY, api_version="2024-10-21",
-                            azure_endpoint=sim_upstream.url, max_retries=0) as c:
+    with openai.AzureOpenAI(
+        api_key=KEY, api_version="2024-10-21", azure_endpoint=sim_upstream.url, max_retries=0
+    ) as c:
         yield c
 
 
@@ -393,10 +479,15 @@ def test_azure_completion(azure: openai.AzureOpenAI, sim_upstream: SimUpstreamTh
 
 
 def test_azure_stream_opens_with_the_prompt_filter_event(azure: openai.AzureOpenAI) -> None:
-    chunks = list(azure.chat.completions.create(
-        model="prod-4o-mini", messages=USER, max_tokens=2, stream=True,
-        stream_options={"include_usage": True},
-    ))
+    chunks = list(
+        azure.chat.completions.create(
+            model="prod-4o-mini",
+            messages=USER,
+            max_tokens=2,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     assert chunks[0].choices == []
     assert chunks[0].model == ""
     assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) == 2
@@ -410,16 +501,23 @@ def test_azure_embeddings(azure: openai.AzureOpenAI) -> None:
 
 
 def test_azure_wrong_key_is_401(sim_upstream: SimUpstreamThread, restricted_keys: None) -> None:
-    with openai.AzureOpenAI(api_key="wrong", api_version="2024-10-21",
-                            azure_endpoint=sim_upstream.url, max_retries=0) as c,\
-            pytest.raises(openai.AuthenticationError, match="Access denied"):
+    with (
+        openai.AzureOpenAI(
+            api_key="wrong",
+            api_version="2024-10-21",
+            azure_endpoint=sim_upstream.url,
+            max_retries=0,
+        ) as c,
+        pytest.raises(openai.AuthenticationError, match="Access denied"),
+    ):
         c.chat.completions.create(model="prod-4o-mini", messages=USER)
 
 
 def test_azure_without_api_version_is_404(sim_upstream: SimUpstreamThread) -> None:
     response = httpx.post(
         sim_upstream.url + "/openai/deployments/prod-4o-mini/chat/completions",
-        json={"model": "x", "messages": USER}, headers={"api-key": KEY},
+        json={"model": "x", "messages": USER},
+        headers={"api-key": KEY},
     )
     assert response.status_code == 404
     assert response.json() == {"error": {"code": "404", "message": "Resource not found"}}
