@@ -1,16 +1,16 @@
 """The gateway's exception tree; each error knows its HTTP status and OpenAI error type.
 
-    GovernError
-    ├── InvalidRequest            400 invalid_request_error
-    ├── AuthenticationFailed      401 authentication_error
-    ├── PermissionDenied          403 permission_error
-    ├── ModelNotFound             404 not_found_error
-    ├── PayloadTooLarge           413 request_too_large
-    ├── ConfigError               (raised at start-up, never over HTTP)
-    └── UpstreamError             the provider answered with an error, or not at all
-        ├── UpstreamStatusError   provider 4xx/5xx, status passed through for 4xx
-        ├── UpstreamTimeout       504 upstream_timeout
-        └── UpstreamUnavailable   502 upstream_unavailable (network error, 5xx after retries)
+GovernError
+├── InvalidRequest            400 invalid_request_error
+├── AuthenticationFailed      401 authentication_error
+├── PermissionDenied          403 permission_error
+├── ModelNotFound             404 not_found_error
+├── PayloadTooLarge           413 request_too_large
+├── ConfigError               (raised at start-up, never over HTTP)
+└── UpstreamError             the provider answered with an error, or not at all
+    ├── UpstreamStatusError   provider 4xx/5xx, status passed through for 4xx
+    ├── UpstreamTimeout       504 upstream_timeout
+    └── UpstreamUnavailable   502 upstream_unavailable (network error, 5xx after retries)
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ class GovernError(Exception):
     def to_response(self) -> ErrorResponse:
         """The error as the `{"error": {...}}` wire Struct."""
         return ErrorResponse(
-            error=ErrorDetail(message=self.message, type=self.type, code=self.code, param=self.param)
+            error=ErrorDetail(
+                message=self.message, type=self.type, code=self.code, param=self.param
+            )
         )
 
     def to_json(self) -> bytes:
@@ -140,7 +142,6 @@ class UpstreamStatusError(UpstreamError):
         else:
             self.status = upstream_status
             self.type = error_type or _TYPE_BY_STATUS.get(upstream_status, "upstream_error")
-
 
     def headers(self) -> dict[str, str]:
         """`Retry-After` when the provider gave one on a 429."""

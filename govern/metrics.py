@@ -16,41 +16,66 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.requests = Counter(
-            "govern_requests", "Requests answered, by final HTTP status.",
-            (*_LABELS, "status"), registry=r,
+            "govern_requests",
+            "Requests answered, by final HTTP status.",
+            (*_LABELS, "status"),
+            registry=r,
         )
         self.errors = Counter(
-            "govern_errors", "Failed requests and attempts, by error type.",
-            (*_LABELS, "error_type"), registry=r,
+            "govern_errors",
+            "Failed requests and attempts, by error type.",
+            (*_LABELS, "error_type"),
+            registry=r,
         )
         self.tokens = Counter(
-            "govern_tokens", "Tokens billed, by direction (input includes cache tokens).",
-            (*_LABELS, "direction"), registry=r,
+            "govern_tokens",
+            "Tokens billed, by direction (input includes cache tokens).",
+            (*_LABELS, "direction"),
+            registry=r,
         )
         self.cost = Counter(
-            "govern_cost_usd", "Cost of priced calls in US dollars.", _LABELS, registry=r,
+            "govern_cost_usd",
+            "Cost of priced calls in US dollars.",
+            _LABELS,
+            registry=r,
         )
         self.unpriced = Counter(
-            "govern_unpriced_requests", "Calls whose model has no price.", _LABELS, registry=r,
+            "govern_unpriced_requests",
+            "Calls whose model has no price.",
+            _LABELS,
+            registry=r,
         )
         self.cache_hits = Counter(
-            "govern_cache_hits", "Requests answered from the cache, by layer.",
-            (*_LABELS, "layer"), registry=r,
+            "govern_cache_hits",
+            "Requests answered from the cache, by layer.",
+            (*_LABELS, "layer"),
+            registry=r,
         )
         self.cache_saved = Counter(
-            "govern_cache_saved_usd", "What cache hits would have cost.", _LABELS, registry=r,
+            "govern_cache_saved_usd",
+            "What cache hits would have cost.",
+            _LABELS,
+            registry=r,
         )
         self.latency = Histogram(
-            "govern_request_latency_seconds", "Time from request received to response end.",
-            _LABELS, buckets=_LATENCY_BUCKETS, registry=r,
+            "govern_request_latency_seconds",
+            "Time from request received to response end.",
+            _LABELS,
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.upstream_latency = Histogram(
-            "govern_upstream_latency_seconds", "Time spent waiting for the upstream.",
-            _LABELS, buckets=_LATENCY_BUCKETS, registry=r,
+            "govern_upstream_latency_seconds",
+            "Time spent waiting for the upstream.",
+            _LABELS,
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.overhead = Histogram(
-            "govern_overhead_seconds", "Time spent in the gateway itself, upstream excluded.",
-            buckets=_OVERHEAD_BUCKETS, registry=r,
+            "govern_overhead_seconds",
+            "Time spent in the gateway itself, upstream excluded.",
+            buckets=_OVERHEAD_BUCKETS,
+            registry=r,
         )
 
     def render(self) -> bytes:

@@ -17,15 +17,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m govern.serve",
         description="Run the govern LLM gateway (OpenAI-compatible, priced, governed).",
     )
-    parser.add_argument("--config", metavar="FILE",
-                        help="config file (.toml, .yaml, .json); default: $GOVERN_CONFIG, "
-                             "./govern.toml|yaml|json, else the offline default")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="config file (.toml, .yaml, .json); default: $GOVERN_CONFIG, "
+        "./govern.toml|yaml|json, else the offline default",
+    )
     parser.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port to listen on (default 4000)")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="directory for the request log and cache (default ./govern-data)")
-    parser.add_argument("--log-level", default="warning",
-                        choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="directory for the request log and cache (default ./govern-data)",
+    )
+    parser.add_argument(
+        "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
+    )
     return parser.parse_args(argv)
 
 

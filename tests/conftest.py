@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
 from typing import Any
 
 import pytest
@@ -76,11 +75,13 @@ def upstream_config(sim: SimUpstreamThread, **overrides: Any) -> dict[str, Any]:
         "bedrock": {
             "base_url": sim.url,
             "region": "us-east-1",
-            "keys": [{
-                "name": "main",
-                "aws_access_key_id": SIM_AWS_KEY_ID,
-                "aws_secret_access_key": SIM_AWS_SECRET,
-            }],
+            "keys": [
+                {
+                    "name": "main",
+                    "aws_access_key_id": SIM_AWS_KEY_ID,
+                    "aws_secret_access_key": SIM_AWS_SECRET,
+                }
+            ],
             **fast,
         },
     }
