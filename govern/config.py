@@ -167,22 +167,24 @@ class PricingConfig(Struct, **_Strict):
 
 
 class LogConfig(Struct, **_Strict):
-    """The request log: one row per upstream attempt or rejection."""
+    """The request log: one row per upstream attempt or rejection (`govern.logs`)."""
 
     store: Literal["sqlite", "postgres"] = "sqlite"
     """`sqlite`: a WAL-mode file `requests.db` in the data directory. `postgres`: the
-    server at `postgres_dsn` (the `[postgres]` extra)."""
+    database at `postgres_dsn` (the `[postgres]` extra), which several replicas can share."""
     postgres_dsn: str | None = None
     """PostgreSQL connection string (or `env.NAME`), for `store = "postgres"`."""
     durability: Literal["buffered", "strict"] = "buffered"
     """`buffered`: rows are written in batches off the response path and flushed on a
-    clean shutdown. `strict`: a response is released only once its row is committed."""
+    clean shutdown (SIGINT/SIGTERM); a killed process loses the rows not yet written.
+    `strict`: a response is released only once its row is committed (SQLite then also
+    syncs each commit to disk); concurrent responses share a commit."""
     log_content: bool = False
     """Store prompt and completion text too (off: only sizes, costs and metadata)."""
     batch_size: int = 500
     """Rows written per transaction at most."""
     flush_interval_ms: float = 100.0
-    """A partial batch is written after this long."""
+    """Buffered: a partial batch is written once its oldest row has waited this long."""
     queue_size: int = 50_000
     """Rows waiting to be written at most; when full, responses wait for room rather
     than lose a row."""
@@ -308,6 +310,11 @@ def validate(config: GovernConfig, environ: Mapping[str, str] | None = None) -> 
         config.log.postgres_dsn = env[dsn[4:]]
     if config.log.store == "postgres" and not config.log.postgres_dsn:
         raise ConfigError("log.postgres_dsn: required when log.store is postgres")
+    for attr in ("batch_size", "queue_size"):
+        if getattr(config.log, attr) < 1:
+            raise ConfigError(f"log.{attr}: must be >= 1")
+    if config.log.flush_interval_ms < 0:
+        raise ConfigError("log.flush_interval_ms: must be >= 0")
     _validate_pricing(config.pricing)
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")

@@ -18,12 +18,13 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import msgspec
 
+from govern.accounting import Accountant, Attempt, Charge
 from govern.errors import (
     GovernError,
     UpstreamError,
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("govern.pipeline")
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 MAX_RETRY_AFTER = 10.0
 """An upstream `Retry-After` longer than this is not waited for: the next candidate is."""
@@ -62,10 +64,16 @@ def new_request_id() -> str:
 
 @dataclass(slots=True)
 class RequestContext:
-    """What the edge knows about a request before the pipeline runs."""
+    """What the edge knows about a request, and the time it spends upstream."""
 
     request_id: str = field(default_factory=new_request_id)
     received: float = field(default_factory=time.perf_counter)
+    upstream_seconds: float = 0.0
+    """Time spent waiting for upstream calls, so overhead = elapsed - this."""
+
+    def overhead_ms(self) -> float:
+        """Milliseconds spent in the gateway itself so far (upstream time excluded)."""
+        return (time.perf_counter() - self.received - self.upstream_seconds) * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +97,16 @@ class Served:
 
 @dataclass(slots=True)
 class ChatReply:
-    """A finished chat completion."""
+    """A finished chat completion and what it cost."""
 
     completion: ChatCompletion
     usage: Usage
     served: Served
+    charge: Charge
+
+    def headers(self, ctx: RequestContext) -> dict[str, str]:
+        """Response headers: request id, call, cost and overhead."""
+        return _headers(ctx, self.served, self.charge)
 
 
 @dataclass(slots=True)
@@ -101,62 +114,113 @@ class StreamReply:
     """An open chat stream: `chunks` yields content, then the usage chunk if asked for.
 
     Iterating may raise `UpstreamError` when the upstream breaks mid-stream; the caller
-    turns that into an in-band error event.
+    turns that into an in-band error event. `charge` is set once the stream has ended.
     """
 
     chunks: AsyncIterator[ChatCompletionChunk]
     served: Served
     stream: ChatStream
+    charge: Charge | None = None
+
+    def headers(self, ctx: RequestContext) -> dict[str, str]:
+        """Response headers (the cost comes at the end of the stream, not here)."""
+        return _headers(ctx, self.served, None)
 
 
 @dataclass(slots=True)
 class EmbeddingReply:
-    """A finished embeddings call."""
+    """A finished embeddings call and what it cost."""
 
     result: EmbeddingResult
     served: Served
+    charge: Charge
+
+    def headers(self, ctx: RequestContext) -> dict[str, str]:
+        """Response headers: request id, call, cost and overhead."""
+        return _headers(ctx, self.served, self.charge)
+
+
+def _headers(ctx: RequestContext, served: Served, charge: Charge | None) -> dict[str, str]:
+    headers = {"x-govern-request-id": ctx.request_id, **served.headers()}
+    if charge is not None:
+        cost_header = charge.header
+        if cost_header is None:
+            headers["x-govern-unpriced"] = "true"
+        else:
+            headers["x-govern-cost-usd"] = cost_header
+    headers["x-govern-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
+    return headers
+
+
+class _Call(Protocol[T_co]):
+    def __call__(self, provider: Provider, call: Call) -> Awaitable[T_co]: ...
 
 
 async def handle_chat(
     gateway: Gateway,
     request: ChatCompletionRequest,
-    extras: dict[str, msgspec.Raw] | None = None,
-    ctx: RequestContext | None = None,
+    extras: dict[str, msgspec.Raw] | None,
+    ctx: RequestContext,
 ) -> ChatReply | StreamReply:
     """Run a chat completion through the whole path."""
-    candidates = _candidates(gateway, request.model, request.fallbacks)
+    stream = bool(request.stream)
+    candidates = await _candidates(gateway, request.model, request.fallbacks, stream, ctx)
     extras = extras or {}
-    if request.stream:
+    if stream:
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         upstream = _with_usage(request)
-        stream, served = await _attempt(
-            gateway, candidates, lambda p, c: p.stream(upstream, c), extras
+        opened, served, attempt = await _attempt(
+            gateway,
+            ctx,
+            request.model,
+            True,
+            candidates,
+            lambda p, c: p.stream(upstream, c),
+            extras,
         )
-        return StreamReply(chunks=_relay(stream, include_usage), served=served, stream=stream)
-    result, served = await _attempt(gateway, candidates, lambda p, c: p.chat(request, c), extras)
+        reply = StreamReply(chunks=_empty(), served=served, stream=opened)
+        reply.chunks = _relay(gateway.accountant, reply, attempt, include_usage)
+        return reply
+    result, served, attempt = await _attempt(
+        gateway, ctx, request.model, False, candidates, lambda p, c: p.chat(request, c), extras
+    )
+    charge = await gateway.accountant.succeeded(attempt, result.usage)
     completion = result.completion
     if completion.usage is None:
         completion.usage = openai_usage(result.usage)
-    return ChatReply(completion=completion, usage=result.usage, served=served)
+    return ChatReply(completion=completion, usage=result.usage, served=served, charge=charge)
 
 
 async def handle_embeddings(
-    gateway: Gateway, request: EmbeddingRequest, ctx: RequestContext | None = None
+    gateway: Gateway, request: EmbeddingRequest, ctx: RequestContext
 ) -> EmbeddingReply:
     """Run an embeddings call through the path."""
-    candidates = _candidates(gateway, request.model, None)
-    result, served = await _attempt(gateway, candidates, lambda p, c: p.embed(request, c), {})
-    return EmbeddingReply(result=result, served=served)
+    candidates = await _candidates(gateway, request.model, None, False, ctx)
+    result, served, attempt = await _attempt(
+        gateway, ctx, request.model, False, candidates, lambda p, c: p.embed(request, c), {}
+    )
+    charge = await gateway.accountant.succeeded(attempt, result.usage)
+    return EmbeddingReply(result=result, served=served, charge=charge)
 
 
-def _candidates(gateway: Gateway, model: str, fallbacks: list[str] | None) -> list[Route]:
-    routes = [gateway.router.resolve(model)]
-    for i, name in enumerate(fallbacks or ()):
-        try:
-            routes.append(gateway.router.resolve(name))
-        except GovernError as exc:
-            exc.param = f"fallbacks[{i}]"
-            raise
+async def _candidates(
+    gateway: Gateway,
+    model: str,
+    fallbacks: list[str] | None,
+    stream: bool,
+    ctx: RequestContext,
+) -> list[Route]:
+    try:
+        routes = [gateway.router.resolve(model)]
+        for i, name in enumerate(fallbacks or ()):
+            try:
+                routes.append(gateway.router.resolve(name))
+            except GovernError as exc:
+                exc.param = f"fallbacks[{i}]"
+                raise
+    except GovernError as exc:
+        await gateway.accountant.rejected(ctx.request_id, model, stream, exc)
+        raise
     return routes
 
 
@@ -170,37 +234,60 @@ def _with_usage(request: ChatCompletionRequest) -> ChatCompletionRequest:
 
 async def _attempt(
     gateway: Gateway,
+    ctx: RequestContext,
+    model: str,
+    stream: bool,
     candidates: list[Route],
-    run: Callable[[Provider, Call], Awaitable[T]],
+    run: _Call[T],
     extras: dict[str, msgspec.Raw],
-) -> tuple[T, Served]:
+) -> tuple[T, Served, Attempt]:
     """Try each candidate in order, retrying retryable failures with backoff."""
     failures: list[tuple[Route, UpstreamError]] = []
-    attempts = 0
+    accountant = gateway.accountant
+    number = 0
     for index, route in enumerate(candidates):
         provider = gateway.providers[route.provider]
+        kind = gateway.config.provider_kind(route.provider)
         retries = provider.config.max_retries
         key = None
-        for attempt in range(retries + 1):
+        for retry in range(retries + 1):
             key = gateway.router.pick_key(route, avoid=key)
-            attempts += 1
+            number += 1
+            try:
+                attempt = accountant.open(
+                    request_id=ctx.request_id,
+                    number=number,
+                    route=route,
+                    kind=kind,
+                    key_name=key.name,
+                    fallback_index=index,
+                    model_requested=model,
+                    stream=stream,
+                )
+            except GovernError as exc:
+                await accountant.rejected(ctx.request_id, model, stream, exc, route)
+                raise
+            started = time.perf_counter()
             try:
                 result = await run(provider, Call(route.provider, route.model, key, extras))
             except UpstreamError as exc:
+                ctx.upstream_seconds += time.perf_counter() - started
+                await accountant.failed(attempt, exc)
                 if not exc.retryable:
                     raise
                 log.info(
                     "attempt %d on %s (key %s) failed: %s",
-                    attempts,
+                    number,
                     route.qualified,
                     key.name,
                     exc.message,
                 )
                 failures.append((route, exc))
-                if attempt < retries:
-                    await asyncio.sleep(_backoff(provider.config.retry_backoff, attempt, exc))
+                if retry < retries:
+                    await asyncio.sleep(_backoff(provider.config.retry_backoff, retry, exc))
                 continue
-            return result, Served(route, key.name, index, attempts)
+            ctx.upstream_seconds += time.perf_counter() - started
+            return result, Served(route, key.name, index, number), attempt
     raise _exhausted(failures)
 
 
@@ -228,24 +315,50 @@ def _exhausted(failures: list[tuple[Route, UpstreamError]]) -> UpstreamError:
     return UpstreamUnavailable(summary, provider=last_route.provider)
 
 
-async def _relay(stream: ChatStream, include_usage: bool) -> AsyncIterator[ChatCompletionChunk]:
-    """Content chunks from the provider, then the usage chunk if the client asked."""
+async def _empty() -> AsyncIterator[ChatCompletionChunk]:
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+CLIENT_CLOSED = 499
+"""The status logged for a stream the client stopped reading (nginx's convention)."""
+
+
+async def _relay(
+    accountant: Accountant, reply: StreamReply, attempt: Attempt, include_usage: bool
+) -> AsyncIterator[ChatCompletionChunk]:
+    """Content chunks from the provider, then the usage chunk if the client asked; the
+    attempt is recorded when the stream ends, however it ends."""
+    stream = reply.stream
     last: ChatCompletionChunk | None = None
+    status: int = CLIENT_CLOSED
+    error_type: str | None = "client_disconnected"
     try:
         async for chunk in stream:
+            if last is None:
+                attempt.first_token()
             last = chunk
             yield chunk
+        status, error_type = 200, None
+        if stream.usage is None:
+            log.warning("stream from %s ended without usage", attempt.route.qualified)
+        reply.charge = await accountant.succeeded(attempt, stream.usage)
         if include_usage and last is not None and stream.usage is not None:
+            usage = openai_usage(stream.usage)
+            usage.cost_usd = reply.charge.header
             yield ChatCompletionChunk(
-                id=last.id,
-                created=last.created,
-                model=last.model,
-                choices=[],
-                usage=openai_usage(stream.usage),
+                id=last.id, created=last.created, model=last.model, choices=[], usage=usage
             )
-        elif stream.usage is None:
-            log.warning("stream ended without usage from the upstream")
+    except GovernError as exc:
+        status, error_type = exc.status, exc.type
+        raise
     finally:
+        if status != 200:
+            # Tokens already streamed were billed upstream: charge what the provider
+            # reported so far (the governance issue refines this for disconnects).
+            reply.charge = await accountant.succeeded(
+                attempt, stream.usage, status=status, error_type=error_type
+            )
         await stream.aclose()
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from genai_prices import data_snapshot
 from genai_prices.update_prices import UpdatePrices
 
-from govern.catalog.genai import GenaiSource, bundled_providers
+from govern.catalog.genai import GenaiSource, bundled_source
 from govern.catalog.overrides import OverrideIndex, override_price, selector
 from govern.catalog.policy import ModelUnpriced, unpriced_decision
 from govern.catalog.prices import CatalogModel, DatedPrice, PriceResult
@@ -44,7 +44,7 @@ class Catalog:
     ) -> None:
         self.pricing = pricing or PricingConfig()
         self._overrides = OverrideIndex(self.pricing.overrides)
-        self._source = source or GenaiSource(bundled_providers())
+        self._source = source or bundled_source()
         self._cache: dict[tuple[str, str, str, str | None, str | None], _Resolved | None] = {}
         self._updater: UpdatePrices | None = None
         self._snapshot: object = None

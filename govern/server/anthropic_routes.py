@@ -51,7 +51,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
                 media_type=JSON,
                 headers={"x-govern-request-id": ctx.request_id, **exc.headers()},
             )
-        headers = {"x-govern-request-id": ctx.request_id, **reply.served.headers()}
+        headers = reply.headers(ctx)
         model = anthropic_request.model
         if isinstance(reply, ChatReply):
             message = to_anthropic_message(reply.completion, reply.usage, model=model)

@@ -36,14 +36,26 @@ def create_app(gateway: Gateway) -> Litestar:
     async def health(request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
         return Response({"status": "ok", "providers": gateway.live_providers()})
 
+    @get("/metrics")
+    async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return Response(
+            gateway.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
     return Litestar(
-        route_handlers=[*openai_routes.routes(gateway), *anthropic_routes.routes(gateway), health],
+        route_handlers=[
+            *openai_routes.routes(gateway),
+            *anthropic_routes.routes(gateway),
+            health,
+            metrics,
+        ],
         exception_handlers={
             GovernError: on_govern_error,
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },
         before_send=[_stamp_request_id],
+        on_startup=[gateway.start],
         on_shutdown=[gateway.aclose],
         request_max_body_size=gateway.config.server.max_body_bytes,
         openapi_config=None,

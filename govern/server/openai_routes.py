@@ -42,7 +42,14 @@ async def sse_body(reply: StreamReply) -> AsyncIterator[bytes]:
         log.exception("stream failed midway")
         yield encode_data(GovernError("internal error in the gateway mid-stream").to_json())
         return
+    yield cost_comment(reply)
     yield DONE
+
+
+def cost_comment(reply: StreamReply) -> bytes:
+    """A final SSE comment with the stream's cost (clients ignore comments)."""
+    header = reply.charge.header if reply.charge is not None else None
+    return f": x-govern-cost-usd: {header or 'unpriced'}\n\n".encode()
 
 
 def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
@@ -53,7 +60,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         ctx = start(request)
         chat, extras = decode_chat_request(await request.body())
         reply = await gateway.chat(chat, extras, ctx)
-        headers = {"x-govern-request-id": ctx.request_id, **reply.served.headers()}
+        headers = reply.headers(ctx)
         if isinstance(reply, ChatReply):
             return Response(encode(reply.completion), media_type=JSON, headers=headers)
         headers["cache-control"] = "no-cache"
@@ -64,7 +71,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         ctx = start(request)
         body = decode_embedding_request(await request.body())
         reply = await gateway.embeddings(body, ctx)
-        headers = {"x-govern-request-id": ctx.request_id, **reply.served.headers()}
+        headers = reply.headers(ctx)
         return Response(encode(reply.result.response), media_type=JSON, headers=headers)
 
     @get("/v1/models")

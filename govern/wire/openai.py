@@ -265,6 +265,9 @@ class CompletionUsage(Struct, kw_only=True, omit_defaults=True):
     total_tokens: int
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
+    cost_usd: str | None = None
+    """The gateway's own field on the final usage chunk of a stream: the call's exact cost
+    in dollars, as `x-govern-cost-usd` would give it (absent when unpriced)."""
 
 
 class ResponseMessage(Struct, kw_only=True, omit_defaults=False):

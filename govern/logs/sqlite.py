@@ -1,0 +1,134 @@
+"""The SQLite request log: a WAL-mode file, written from a worker thread."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from govern.logs.dialect import SQLITE, Dialect
+from govern.logs.migrations import (
+    CREATE_VERSION_TABLE,
+    CURRENT_VERSION,
+    MIGRATIONS,
+    Migration,
+    pending,
+)
+from govern.logs.record import COLUMNS, RequestRecord
+from govern.logs.store import RejectedRow
+
+INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({SQLITE.placeholders(len(COLUMNS))})"
+
+# sqlite3 raises OverflowError for an integer beyond 64 bits.
+REFUSED = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError)
+
+
+class SQLiteStore:
+    """The request log in one SQLite file (WAL mode: readers never wait for the writer).
+
+    Methods block: the writer and the async query helpers call them in a thread.
+    """
+
+    dialect: Dialect = SQLITE
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
+        busy_timeout_ms: int = 5000,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._synchronous = synchronous
+        self._busy_timeout_ms = busy_timeout_ms
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._writer = self._connect()
+        try:
+            self._migrate(migrations)
+            self._reader = self._connect()
+        except BaseException:
+            self._writer.close()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+        conn = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            check_same_thread=False,
+            timeout=self._busy_timeout_ms / 1000,
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL survives a killed process (the WAL is in the OS); FULL also a power cut.
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+        return conn
+
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
+        conn = self._writer
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(CREATE_VERSION_TABLE.format(**SQLITE.types))
+                current = conn.execute(CURRENT_VERSION).fetchone()[0]
+                for step in pending(current, migrations, str(self.path)):
+                    for statement in step.sql(SQLITE):
+                        conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO schema_version VALUES (?, ?, ?)",
+                        (step.version, step.description, SQLITE.ts_param(datetime.now(UTC))),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def insert(self, records: Sequence[RequestRecord]) -> None:
+        """Append rows in one transaction; returns once it is committed."""
+        if not records:
+            return
+        rows = [SQLITE.row(msgspec.structs.astuple(r)) for r in records]
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(INSERT, rows)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, REFUSED):
+                    raise RejectedRow(str(exc)) from exc
+                raise
+
+    def fetch(
+        self, sql: str, params: Sequence[Any] = ()
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a query; its column names and rows."""
+        with self._read_lock:
+            cursor = self._reader.execute(sql, tuple(params))
+            names = [d[0] for d in cursor.description or ()]
+            return names, cursor.fetchall()
+
+    def schema_version(self) -> int:
+        """The schema version of the file."""
+        _, rows = self.fetch(CURRENT_VERSION)
+        return int(rows[0][0])
+
+    def close(self) -> None:
+        """Close the file's connections."""
+        with self._write_lock, self._read_lock:
+            self._writer.close()
+            self._reader.close()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({str(self.path)!r})"
