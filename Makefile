@@ -7,7 +7,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: serve test lint typecheck pytest sim replay clean
+.PHONY: serve test lint typecheck pytest services sim replay clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,10 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 
-pytest: $(VENV)/.installed-dev
+services:
+	bash scripts/ensure-services.sh
+
+pytest: $(VENV)/.installed-dev services
 	$(BIN)/pytest -q $(ARGS)
 
 test: lint typecheck pytest
