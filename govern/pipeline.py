@@ -18,7 +18,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -117,7 +117,7 @@ class StreamReply:
     turns that into an in-band error event. `charge` is set once the stream has ended.
     """
 
-    chunks: AsyncIterator[ChatCompletionChunk]
+    chunks: AsyncGenerator[ChatCompletionChunk, None]
     served: Served
     stream: ChatStream
     charge: Charge | None = None
@@ -315,7 +315,7 @@ def _exhausted(failures: list[tuple[Route, UpstreamError]]) -> UpstreamError:
     return UpstreamUnavailable(summary, provider=last_route.provider)
 
 
-async def _empty() -> AsyncIterator[ChatCompletionChunk]:
+async def _empty() -> AsyncGenerator[ChatCompletionChunk, None]:
     return
     yield  # pragma: no cover - makes this an async generator
 
@@ -326,7 +326,7 @@ CLIENT_CLOSED = 499
 
 async def _relay(
     accountant: Accountant, reply: StreamReply, attempt: Attempt, include_usage: bool
-) -> AsyncIterator[ChatCompletionChunk]:
+) -> AsyncGenerator[ChatCompletionChunk, None]:
     """Content chunks from the provider, then the usage chunk if the client asked; the
     attempt is recorded when the stream ends, however it ends."""
     stream = reply.stream

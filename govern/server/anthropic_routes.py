@@ -6,6 +6,8 @@ answers and errors are translated back, so errors here have Anthropic's shape.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from litestar import Request, Response, post
@@ -24,6 +26,15 @@ from govern.inbound.anthropic import (
 from govern.inbound.anthropic_stream import anthropic_sse
 from govern.pipeline import ChatReply
 from govern.server.openai_routes import JSON, encode, start
+
+
+async def _closing(
+    body: AsyncIterator[bytes], relay: AsyncGenerator[Any, None]
+) -> AsyncIterator[bytes]:
+    """`body`, closing the pipeline's relay as soon as the client goes away."""
+    async with aclosing(relay):
+        async for part in body:
+            yield part
 
 
 def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
@@ -59,7 +70,9 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         headers["cache-control"] = "no-cache"
         stream = reply.stream
         return Stream(
-            anthropic_sse(reply.chunks, model=model, usage=lambda: stream.usage),
+            _closing(
+                anthropic_sse(reply.chunks, model=model, usage=lambda: stream.usage), reply.chunks
+            ),
             media_type="text/event-stream",
             headers=headers,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import aclosing
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,8 +33,11 @@ def start(request: Request[Any, Any, Any]) -> RequestContext:
 async def sse_body(reply: StreamReply) -> AsyncIterator[bytes]:
     """The SSE body of a chat stream; a failure midway ends it with an error event."""
     try:
-        async for chunk in reply.chunks:
-            yield encode_data(encode(chunk))
+        # aclosing: a client that disconnects closes this generator; the relay must be
+        # closed too, at once, so the attempt is recorded and the upstream released.
+        async with aclosing(reply.chunks) as chunks:
+            async for chunk in chunks:
+                yield encode_data(encode(chunk))
     except GovernError as exc:
         log.info("stream failed midway: %s", exc.message)
         yield encode_data(exc.to_json())

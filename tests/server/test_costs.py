@@ -153,3 +153,15 @@ async def test_replayed_trace_costs_exactly_the_trace_at_catalog_prices(
     # 2,209,565 * 0.15 + 529,807 * 0.60 = 331,434.75 + 317,884.2 = 649,318.95 -> $0.64931895
     assert expected == Decimal("0.64931895")
     assert int(spend["cost_nanos"].iloc[0]) == 649_318_950
+
+
+def test_client_disconnect_mid_stream_is_recorded(serve: ServeFactory) -> None:
+    server = serve({**PRICED_SIM, "providers": {"sim": {"chunk_interval_ms": 20}}})
+    with httpx.stream("POST", f"{server.url}/v1/chat/completions", json={
+        "model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 200, "stream": True,
+    }) as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("data: ")
+    logged = rows(server)
+    assert logged[["status", "error_type"]].values.tolist() == [[499, "client_disconnected"]]
