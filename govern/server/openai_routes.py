@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from contextlib import aclosing
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import msgspec

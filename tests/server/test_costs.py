@@ -47,19 +47,31 @@ def test_cost_header_is_exact(serve: ServeFactory) -> None:
 
 def test_stream_cost_in_usage_chunk_and_comment(serve: ServeFactory) -> None:
     server = serve(PRICED_SIM)
-    with httpx.stream("POST", f"{server.url}/v1/chat/completions", json={
-        "model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "one two three"}],
-        "max_tokens": 10, "stream": True, "stream_options": {"include_usage": True},
-    }) as response:
+    with httpx.stream(
+        "POST",
+        f"{server.url}/v1/chat/completions",
+        json={
+            "model": "sim/gpt-4o-mini",
+            "messages": [{"role": "user", "content": "one two three"}],
+            "max_tokens": 10,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        },
+    ) as response:
         body = response.read().decode()
     assert ": x-govern-cost-usd: 0.00000645\n\n" in body
     assert '"cost_usd":"0.00000645"' in body
     assert body.endswith("data: [DONE]\n\n")
     client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0)
-    chunks = list(client.chat.completions.create(
-        model="sim/gpt-4o-mini", messages=[{"role": "user", "content": "a"}],
-        max_tokens=1, stream=True, stream_options={"include_usage": True},
-    ))
+    chunks = list(
+        client.chat.completions.create(
+            model="sim/gpt-4o-mini",
+            messages=[{"role": "user", "content": "a"}],
+            max_tokens=1,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     # 1 * 150 + 1 * 600 nano-dollars
     assert chunks[-1].usage is not None
     assert chunks[-1].usage.model_extra == {"cost_usd": "0.00000075"}
@@ -88,8 +100,12 @@ def test_unpriced_reject_policy_refuses_before_the_call(serve: ServeFactory) -> 
 
 
 def test_unpriced_charge_policy_bills_the_default(serve: ServeFactory) -> None:
-    server = serve({**PRICED_SIM, "pricing": {
-        "unpriced": {"charge": {"input_per_mtok": "1", "output_per_mtok": "2"}}}})
+    server = serve(
+        {
+            **PRICED_SIM,
+            "pricing": {"unpriced": {"charge": {"input_per_mtok": "1", "output_per_mtok": "2"}}},
+        }
+    )
     response = ask(server.url, model="sim/mystery", max_tokens=2)
     # 3 * $1/M + 2 * $2/M = 0.000003 + 0.000004
     assert response.headers["x-govern-cost-usd"] == "0.000007"
@@ -101,14 +117,20 @@ def test_unpriced_charge_policy_bills_the_default(serve: ServeFactory) -> None:
 def test_every_attempt_is_a_row(serve: ServeFactory, sim_upstream: SimUpstreamThread) -> None:
     server = serve(upstream_config(sim_upstream))
     sim_upstream.sim.add_fault(Fault(status=503, protocol="openai"))
-    response = ask(server.url, model="openai/gpt-4o-mini", max_tokens=2,
-                   fallbacks=["anthropic/claude-sonnet-4-5"])
+    response = ask(
+        server.url,
+        model="openai/gpt-4o-mini",
+        max_tokens=2,
+        fallbacks=["anthropic/claude-sonnet-4-5"],
+    )
     assert response.status_code == 200
     request_id = response.headers["x-govern-request-id"]
     logged = rows(server)
     assert logged["request_id"].unique().tolist() == [request_id]
     assert logged[["attempt", "provider", "status", "fallback_index"]].values.tolist() == [
-        [1, "openai", 502, 0], [2, "openai", 502, 0], [3, "anthropic", 200, 1]
+        [1, "openai", 502, 0],
+        [2, "openai", 502, 0],
+        [3, "anthropic", 200, 1],
     ]
     # claude-sonnet-4-5: $3/M input, $15/M output: 3 * 3000 + 2 * 15000 nano-dollars
     assert logged["cost_nanos"].tolist()[2] == 39000
@@ -139,8 +161,13 @@ async def test_replayed_trace_costs_exactly_the_trace_at_catalog_prices(
     serve: ServeFactory,
 ) -> None:
     server = serve(PRICED_SIM)
-    summary = await replay(load_trace(CONV_TRACE, limit=2000), model="sim/gpt-4o-mini",
-                           base_url=f"{server.url}/v1", rate=0, progress=False)
+    summary = await replay(
+        load_trace(CONV_TRACE, limit=2000),
+        model="sim/gpt-4o-mini",
+        base_url=f"{server.url}/v1",
+        rate=0,
+        progress=False,
+    )
     assert not summary.errors
     server.stop()
     spend = govern.logs.spend(server.gateway.data_dir)
@@ -148,8 +175,10 @@ async def test_replayed_trace_costs_exactly_the_trace_at_catalog_prices(
     from govern.catalog import lookup
 
     price = lookup("openai/gpt-4o-mini").price  # type: ignore[union-attr]
-    expected = (Decimal(int(trace["ContextTokens"].sum())) * price.input
-                + Decimal(int(trace["GeneratedTokens"].sum())) * price.output) / 1_000_000
+    expected = (
+        Decimal(int(trace["ContextTokens"].sum())) * price.input
+        + Decimal(int(trace["GeneratedTokens"].sum())) * price.output
+    ) / 1_000_000
     # 2,209,565 * 0.15 + 529,807 * 0.60 = 331,434.75 + 317,884.2 = 649,318.95 -> $0.64931895
     assert expected == Decimal("0.64931895")
     assert int(spend["cost_nanos"].iloc[0]) == 649_318_950
@@ -157,10 +186,16 @@ async def test_replayed_trace_costs_exactly_the_trace_at_catalog_prices(
 
 def test_client_disconnect_mid_stream_is_recorded(serve: ServeFactory) -> None:
     server = serve({**PRICED_SIM, "providers": {"sim": {"chunk_interval_ms": 20}}})
-    with httpx.stream("POST", f"{server.url}/v1/chat/completions", json={
-        "model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
-        "max_tokens": 200, "stream": True,
-    }) as response:
+    with httpx.stream(
+        "POST",
+        f"{server.url}/v1/chat/completions",
+        json={
+            "model": "sim/gpt-4o-mini",
+            "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 200,
+            "stream": True,
+        },
+    ) as response:
         lines = response.iter_lines()
         assert next(lines).startswith("data: ")
     logged = rows(server)
