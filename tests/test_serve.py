@@ -1,0 +1,145 @@
+"""`python -m govern.serve` as a real process: start-up line, clean stops lose no log row."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import govern.logs
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Served:
+    """A running `python -m govern.serve` process."""
+
+    def __init__(self, process: subprocess.Popen[str], url: str, line: str):
+        self.process = process
+        self.url = url
+        self.line = line
+
+
+Start = Callable[..., Served]
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    processes: list[subprocess.Popen[str]] = []
+
+    def run(*args: str, config: str | None = None) -> Served:
+        port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "govern.serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "data"),
+            *args,
+        ]
+        if config is not None:
+            path = tmp_path / "govern.toml"
+            path.write_text(config)
+            argv += ["--config", str(path)]
+        env = {
+            **os.environ,
+            "OPENAI_API_KEY": "",
+            "ANTHROPIC_API_KEY": "",
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_PROFILE": "",
+        }
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        processes.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(200):  # the line is printed just before uvicorn binds
+            try:
+                httpx.get(f"{url}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        return Served(process, url, line)
+
+    yield run
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def chat(client: httpx.Client, url: str) -> str:
+    response = client.post(
+        f"{url}/v1/chat/completions",
+        json={
+            "model": "sim/gpt-4o-mini",
+            "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 3,
+        },
+    )
+    assert response.status_code == 200
+    return response.headers["x-govern-request-id"]
+
+
+def test_prints_where_it_listens_and_which_providers_are_live(start: Start, tmp_path: Path) -> None:
+    served = start()
+    assert served.line.startswith(f"govern listening on {served.url}")
+    assert "providers: sim" in served.line
+    assert "config: offline default" in served.line
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_clean_stop_loses_no_row(start: Start, tmp_path: Path, stop: signal.Signals) -> None:
+    served = start()
+    with httpx.Client(timeout=10) as client:
+        ids = {chat(client, served.url) for _ in range(200)}
+    served.process.send_signal(stop)
+    # uvicorn shuts down gracefully, then re-raises the signal to report it
+    assert served.process.wait(timeout=30) in (0, -stop)
+    logged = govern.logs.requests(tmp_path / "data")
+    assert set(logged["request_id"]) == ids
+
+
+def test_sigkill_in_strict_mode_loses_no_received_response(start: Start, tmp_path: Path) -> None:
+    served = start(
+        config='[providers.sim]\nmodels = ["gpt-4o-mini"]\n[log]\ndurability = "strict"\n'
+    )
+    with httpx.Client(timeout=10) as client:
+        ids = {chat(client, served.url) for _ in range(100)}
+    served.process.kill()
+    served.process.wait(timeout=30)
+    logged = govern.logs.requests(tmp_path / "data")
+    assert ids <= set(logged["request_id"])
+
+
+def test_bad_config_is_one_clear_line(start: Start, tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[providers.openai]\ntimeout = 'soon'\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "govern.serve", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Expected `float`, got `str` - at `providers.openai.timeout`" in result.stderr
+    assert "Traceback" not in result.stderr
