@@ -68,6 +68,8 @@ class RequestContext:
 
     request_id: str = field(default_factory=new_request_id)
     received: float = field(default_factory=time.perf_counter)
+    api_key: str | None = None
+    """The virtual key the caller presented (authenticated by the governance step)."""
     upstream_seconds: float = 0.0
     """Time spent waiting for upstream calls, so overhead = elapsed - this."""
 

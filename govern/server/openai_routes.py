@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import aclosing
 from typing import Any
 
@@ -24,10 +24,26 @@ JSON = "application/json"
 
 
 def start(request: Request[Any, Any, Any]) -> RequestContext:
-    """A request context whose id every response of this request will carry."""
-    ctx = RequestContext()
+    """A request context whose id every response of this request will carry, with the
+    virtual key the caller presented (`Authorization: Bearer`, `x-govern-key`, or the
+    Anthropic SDK's `x-api-key`)."""
+    ctx = RequestContext(api_key=presented_key(request.headers))
     request.scope["state"]["request_id"] = ctx.request_id
     return ctx
+
+
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    """The virtual key in the request headers, if any."""
+    key = headers.get("x-govern-key")
+    if key:
+        return key.strip()
+    auth = headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    key = headers.get("x-api-key")
+    return key.strip() if key else None
 
 
 async def sse_body(reply: StreamReply) -> AsyncIterator[bytes]:
