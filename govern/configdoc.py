@@ -23,6 +23,14 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("PricingConfig", "pricing"),
     ("PriceOverride", "pricing.overrides[]"),
     ("LogConfig", "log"),
+    ("CacheConfig", "cache"),
+    ("GovernanceConfig", "governance"),
+    ("CustomerConfig", "governance.customers[]"),
+    ("TeamConfig", "governance.teams[]"),
+    ("VirtualKeyConfig", "governance.virtual_keys[]"),
+    ("KeyProviderConfig", "governance.virtual_keys[].providers[]"),
+    ("BudgetConfig", "governance.*.budgets[]"),
+    ("RateLimitConfig", "governance.*.rate_limits[]"),
 )
 
 

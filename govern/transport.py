@@ -265,9 +265,13 @@ class HttpxTransport:
 
 
 def make_transport(name: str) -> Transport:
-    """The transport called `name` (`aiohttp` or `httpx`)."""
+    """The transport called `name` (`httptools`, `aiohttp` or `httpx`)."""
     if name == "httpx":
         return HttpxTransport()
+    if name == "httptools":
+        from govern.http1 import HttptoolsTransport
+
+        return HttptoolsTransport()
     return AiohttpTransport()
 
 

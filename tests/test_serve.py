@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,76 +12,31 @@ import httpx
 import pytest
 
 import govern.logs
+from tests.process import ServeProcess
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class Served:
-    """A running `python -m govern.serve` process."""
-
-    def __init__(self, process: subprocess.Popen[str], url: str, line: str):
-        self.process = process
-        self.url = url
-        self.line = line
-
-
-Start = Callable[..., Served]
+Start = Callable[..., ServeProcess]
 
 
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Start]:
-    processes: list[subprocess.Popen[str]] = []
+    """Start gateway processes on `tmp_path/data`; all are stopped after the test."""
+    processes: list[ServeProcess] = []
 
-    def run(*args: str, config: str | None = None) -> Served:
-        port = free_port()
-        argv = [
-            sys.executable,
-            "-m",
-            "govern.serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path / "data"),
-            *args,
-        ]
+    def run(*args: str, config: str | None = None) -> ServeProcess:
+        path = None
         if config is not None:
             path = tmp_path / "govern.toml"
             path.write_text(config)
-            argv += ["--config", str(path)]
-        env = {
-            **os.environ,
-            "OPENAI_API_KEY": "",
-            "ANTHROPIC_API_KEY": "",
-            "AWS_ACCESS_KEY_ID": "",
-            "AWS_PROFILE": "",
-        }
-        process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-        )
+        process = ServeProcess(tmp_path / "data", *args, config=path)
         processes.append(process)
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(200):  # the line is printed just before uvicorn binds
-            try:
-                httpx.get(f"{url}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        return Served(process, url, line)
+        return process
 
     yield run
     for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        process.stop()
 
 
 def chat(client: httpx.Client, url: str) -> str:

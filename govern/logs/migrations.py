@@ -80,6 +80,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX requests_customer_ts ON requests (customer_id, ts)",
         ),
     ),
+    Migration(
+        3,
+        "the virtual key's provider config that served an attempt",
+        (
+            "ALTER TABLE requests ADD COLUMN provider_config TEXT",
+            "CREATE INDEX requests_virtual_key_ts ON requests (virtual_key_id, ts)",
+        ),
+    ),
 )
 """Every schema step, oldest first; the latest version is the last one's."""
 

@@ -93,6 +93,8 @@ class RequestRecord(Struct, kw_only=True):
     """The prompt text, only with `log.log_content: true`."""
     completion: str | None = None
     """The completion text, only with `log.log_content: true`."""
+    provider_config: str | None = None
+    """The caller's virtual-key provider config that served the attempt (governance)."""
 
     @property
     def usage(self) -> Usage:

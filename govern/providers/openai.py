@@ -179,12 +179,18 @@ def _error_object(error: _ErrorBody | str | None) -> _ErrorBody | None:
 
 
 class OpenAIStream:
-    """An open Chat Completions stream: content chunks out, the usage chunk swallowed."""
+    """An open Chat Completions stream: content chunks out, the usage chunk swallowed.
 
-    __slots__ = ("_iterator", "_key", "_provider", "_response", "usage")
+    `ready` counts the chunks already decoded from bytes that have arrived and not yet
+    yielded: while it is above zero the next chunk comes without waiting, so a relay can
+    send them to the client in one write instead of one write per chunk.
+    """
+
+    __slots__ = ("_iterator", "_key", "_provider", "_response", "ready", "usage")
 
     def __init__(self, provider: str, response: UpstreamResponse, key: ProviderKey):
         self.usage: Usage | None = None
+        self.ready = 0
         self._provider = provider
         self._response = response
         self._key = key
@@ -207,15 +213,33 @@ class OpenAIStream:
         body = self._response.iter_bytes()
         try:
             async for data in body:
+                # Decode every event of this read before yielding the first, so `ready`
+                # is exact; an error is raised only after the chunks before it.
+                chunks: list[ChatCompletionChunk] = []
+                failure: UpstreamError | None = None
+                done = False
                 for event in decoder.feed(data):
                     payload = event.data
                     if payload == b"[DONE]":
-                        await _drain(body)
-                        return
+                        done = True
+                        break
                     if payload:
-                        chunk = self.parse_event(payload)
+                        try:
+                            chunk = self.parse_event(payload)
+                        except UpstreamError as exc:
+                            failure = exc
+                            break
                         if chunk is not None:
-                            yield chunk
+                            chunks.append(chunk)
+                self.ready = len(chunks)
+                for chunk in chunks:
+                    self.ready -= 1
+                    yield chunk
+                if failure is not None:
+                    raise failure
+                if done:
+                    await _drain(body)
+                    return
         except TransportError as exc:
             raise transport_failure(exc, self._provider) from None
         finally:

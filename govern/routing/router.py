@@ -85,12 +85,22 @@ class Router:
             self._keys_cache[cache_key] = found
         return found
 
-    def pick_key(self, route: Route, avoid: ProviderKey | None = None) -> ProviderKey:
-        """A key for the route, chosen by weight; another than `avoid` when there is one."""
+    def pick_key(
+        self,
+        route: Route,
+        avoid: ProviderKey | None = None,
+        only: tuple[str, ...] | None = None,
+    ) -> ProviderKey:
+        """A key for the route, chosen by weight; another than `avoid` when there is one;
+        among the key names in `only` when given (a virtual key's provider config)."""
         keys, weights = self.keys_for(route)
+        if only is not None:
+            pairs = [(k, w) for k, w in zip(keys, weights, strict=True) if k.name in only]
+            keys, weights = [k for k, _ in pairs], [w for _, w in pairs]
         if not keys:
+            which = f" among {', '.join(only)}" if only is not None else ""
             raise ModelNotFound(
-                f"no key of provider {route.provider!r} serves model {route.model!r}",
+                f"no key of provider {route.provider!r}{which} serves model {route.model!r}",
                 code="model_not_found",
                 param="model",
             )

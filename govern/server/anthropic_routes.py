@@ -25,7 +25,7 @@ from govern.inbound.anthropic import (
 )
 from govern.inbound.anthropic_stream import anthropic_sse
 from govern.pipeline import ChatReply
-from govern.server.openai_routes import JSON, encode, start
+from govern.server.openai_routes import JSON, authenticate, encode, start
 
 
 async def _closing(
@@ -42,8 +42,9 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
 
     @post("/anthropic/v1/messages", status_code=200)
     async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
-        ctx = start(request)
+        ctx = start(request, None)
         try:
+            authenticate(ctx, gateway)
             try:
                 body = await request.body()
             except HTTPException as exc:

@@ -6,27 +6,39 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException
-from litestar.types import Message, Scope
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from govern.errors import GovernError
 from govern.gateway import Gateway
-from govern.pipeline import new_request_id
-from govern.server import anthropic_routes, openai_routes
+from govern.metrics import Metrics
+from govern.pipeline import RequestContext, new_request_id
+from govern.server import admin_routes, anthropic_routes, docs_routes, openai_routes
 from govern.server.errors import on_govern_error, on_http_error, on_unexpected
 
 _REQUEST_ID = b"x-govern-request-id"
 
 
-async def _stamp_request_id(message: Message, scope: Scope) -> None:
-    # Routes set the header themselves; this catches everything else (404s, 405s, ...).
-    if message["type"] != "http.response.start":
-        return
-    headers = list(message.get("headers", ()))
-    if not any(name == _REQUEST_ID for name, _ in headers):
+def _on_response_start(metrics: Metrics) -> BeforeMessageSendHookHandler:
+    """The hook run before each ASGI message: at the response start it stamps the
+    request id and observes the request's overhead (`govern_overhead_seconds`)."""
+
+    async def before_send(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
         state = scope.setdefault("state", {})
-        request_id = state.get("request_id") or new_request_id()
-        headers.append((_REQUEST_ID, request_id.encode()))
-        message["headers"] = headers
+        ctx: RequestContext | None = state.get("govern_ctx")
+        if ctx is not None:
+            # The same measure as `x-govern-overhead-ms`, a little later: it also counts
+            # encoding the body and building the response.
+            metrics.overhead.observe(ctx.overhead_ms() / 1000)
+        # Routes set the header themselves; this catches everything else (404s, 405s, ...).
+        headers = list(message.get("headers", ()))
+        if not any(name == _REQUEST_ID for name, _ in headers):
+            request_id = state.get("request_id") or new_request_id()
+            headers.append((_REQUEST_ID, request_id.encode()))
+            message["headers"] = headers
+
+    return before_send
 
 
 def create_app(gateway: Gateway) -> Litestar:
@@ -46,6 +58,8 @@ def create_app(gateway: Gateway) -> Litestar:
         route_handlers=[
             *openai_routes.routes(gateway),
             *anthropic_routes.routes(gateway),
+            *admin_routes.routes(gateway.admin),
+            *docs_routes.routes(gateway),
             health,
             metrics,
         ],
@@ -54,7 +68,7 @@ def create_app(gateway: Gateway) -> Litestar:
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },
-        before_send=[_stamp_request_id],
+        before_send=[_on_response_start(gateway.metrics)],
         on_startup=[gateway.start],
         on_shutdown=[gateway.aclose],
         request_max_body_size=gateway.config.server.max_body_bytes,

@@ -9,6 +9,7 @@ import pytest
 
 from govern.errors import ConfigError
 from govern.logs import MIGRATIONS, LoggedRequest, LogStore, Migration, RequestRecord, log_page
+from govern.logs.record import COLUMNS
 from tests.logs.conftest import StoreFactory
 from tests.logs.records import T0, record
 
@@ -134,9 +135,9 @@ def _indexes(store: LogStore) -> set[str]:
 def test_an_old_version_store_is_migrated_at_open(store_factory: StoreFactory) -> None:
     old = store_factory(migrations=MIGRATIONS[:1])
     assert old.schema_version() == 1
-    old.insert([record(0)])
     assert "requests_ts" not in _indexes(old)
     old.close()
+    _insert_v1(store_factory, record(0))
 
     store = store_factory()
     assert store.schema_version() == MIGRATIONS[-1].version
@@ -180,3 +181,22 @@ def test_a_failed_migration_changes_nothing(store_factory: StoreFactory) -> None
     for table in ("requests", "half_done"):
         with pytest.raises(Exception):  # noqa: B017 - the table was rolled back
             store.fetch(f"SELECT * FROM {table}")
+
+
+def _insert_v1(factory: StoreFactory, row: RequestRecord) -> None:
+    """Write a row as code of schema version 1 would (without later columns)."""
+    columns = [c for c in COLUMNS if c != "provider_config"]
+    values = [getattr(row, c) for c in columns]
+    if factory.kind == "sqlite":
+        import sqlite3
+
+        values = [v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+        with sqlite3.connect(factory.location) as db:
+            marks = ", ".join("?" for _ in columns)
+            db.execute(f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})", values)
+        return
+    import psycopg
+
+    with psycopg.connect(factory.location) as db:
+        marks = ", ".join("%s" for _ in columns)
+        db.execute(f"INSERT INTO requests ({', '.join(columns)}) VALUES ({marks})", values)

@@ -1,0 +1,196 @@
+"""docs/benchmarks.md: the machine, the results table, the targets, checks and profiles.
+
+The file is rewritten by every run, except the hand-written analysis between the
+`<!-- analysis:start -->` and `<!-- analysis:end -->` markers, which is carried over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.checks import OverheadCheck
+from benchmarks.load import Cell
+from benchmarks.machine import Machine
+
+START, END = "<!-- analysis:start -->", "<!-- analysis:end -->"
+TARGET_P50_MS = 0.6
+TARGET_RPS = {False: 2500.0, True: 1500.0}
+TARGET_VS_LITELLM = 20.0
+
+
+@dataclass
+class Results:
+    """Everything one run found."""
+
+    machine: Machine
+    settings: list[str]
+    labels: dict[str, str]
+    """System name -> label, in the order they ran."""
+    cells: dict[tuple[str, bool, int], Cell] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    overhead: dict[str, OverheadCheck] = field(default_factory=dict)
+    counts: list[str] = field(default_factory=list)
+    profiles: dict[bool, str] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    full_name: str = "govern-full"
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def _cpu(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+def results_table(r: Results, stream: bool, connections: list[int]) -> list[str]:
+    """One markdown table: every system at every concurrency, for one request kind."""
+    lines = [
+        "| system | conns | p50 ms | p99 ms | overhead p50 ms | req/s (min-max) "
+        "| CPU server | server CPU µs/req | CPU upstream | CPU wrk | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, label in r.labels.items():
+        for c in connections:
+            cell = r.cells.get((name, stream, c))
+            if cell is None:
+                continue
+            direct = r.cells.get(("direct", stream, c))
+            overhead = (
+                "-" if direct is None or name == "direct" else _ms(cell.p50_ms - direct.p50_ms)
+            )
+            low, high = cell.rps_range
+            server, upstream, wrk = cell.cpu()
+            errors = str(cell.errors) if cell.errors == 0 else f"**{cell.errors}**"
+            if any(run.requests == 0 for run in cell.rounds):
+                errors += " (a round completed no request)"
+            per = cell.server_us_per_request
+            per_text = "-" if per is None else f"{per:,.0f}"
+            lines.append(
+                f"| {label} | {c} | {_ms(cell.p50_ms)} | {_ms(cell.p99_ms)} | {overhead} "
+                f"| {cell.rps:,.0f} ({low:,.0f}-{high:,.0f}) | {_cpu(server)} | {per_text} "
+                f"| {_cpu(upstream)} | {_cpu(wrk)} | {errors} |"
+            )
+    return lines
+
+
+def targets(r: Results) -> list[str]:
+    """The issue's targets, each with the measured value and whether it is met."""
+    full = r.full_name
+    lines = ["| target | measured | met |", "|---|---|---|"]
+
+    def row(what: str, measured: str, ok: bool | None) -> None:
+        mark = "-" if ok is None else ("yes" if ok else "**no**")
+        lines.append(f"| {what} | {measured} | {mark} |")
+
+    one = r.cells.get((full, False, 1))
+    direct = r.cells.get(("direct", False, 1))
+    if one is not None and direct is not None:
+        overhead = one.p50_ms - direct.p50_ms
+        row(
+            f"overhead p50 <= {TARGET_P50_MS} ms at 1 connection (non-streaming)",
+            f"{overhead:.2f} ms",
+            overhead <= TARGET_P50_MS,
+        )
+    for stream in (False, True):
+        kind = "streaming" if stream else "non-streaming"
+        cell = r.cells.get((full, stream, 32))
+        if cell is None:
+            continue
+        goal = TARGET_RPS[stream]
+        row(f">= {goal:,.0f} req/s {kind} at 32 connections", f"{cell.rps:,.0f}", cell.rps >= goal)
+        lite = r.cells.get(("litellm", stream, 32))
+        if lite is None or lite.rps == 0:
+            row(f">= {TARGET_VS_LITELLM:.0f}x LiteLLM, {kind}", "LiteLLM not measured", None)
+        else:
+            ratio = cell.rps / lite.rps
+            row(
+                f">= {TARGET_VS_LITELLM:.0f}x LiteLLM's req/s, {kind} at 32 connections",
+                f"{ratio:.1f}x ({lite.rps:,.0f} req/s)",
+                ratio >= TARGET_VS_LITELLM,
+            )
+    return lines
+
+
+def _carried_analysis(path: Path) -> str:
+    try:
+        text = path.read_text()
+    except OSError:
+        text = ""
+    if START in text and END in text:
+        return text[text.index(START) : text.index(END) + len(END)]
+    return f"{START}\n_No analysis written yet._\n{END}"
+
+
+def write(path: Path, r: Results, connections: list[int], modes: list[bool]) -> None:
+    """Write the report to `path`, keeping its hand-written analysis."""
+    m = r.machine
+    out = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`benchmarks/`); re-run it on a quiet machine to refresh.",
+        "Everything runs on loopback: wrk drives each system in turn, each system calls the "
+        "same zero-latency fake upstream.",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| date | {m.date} |",
+        f"| CPUs (nproc) | {m.nproc} x {m.cpu_model} |",
+        f"| memory | {m.memory_gib:.0f} GiB |",
+        f"| kernel | {m.kernel} |",
+        f"| Python | {m.python} |",
+        f"| wrk | {m.wrk} |",
+        f"| load average before the run | {m.load_before} |",
+        f"| run time | {r.elapsed_s / 60:.1f} min |",
+        "",
+        "## Setup",
+        "",
+        *[f"- {s}" for s in r.settings],
+        "",
+        "## Targets (issue 8)",
+        "",
+        *targets(r),
+        "",
+    ]
+    for stream in modes:
+        kind = "Streaming" if stream else "Non-streaming"
+        out += [f"## {kind}", "", *results_table(r, stream, connections), ""]
+    out += [
+        "Latency is wrk's, to the last byte of the answer. overhead = p50 minus the direct "
+        "upstream's p50 at the same concurrency (at 32 and 64 connections it is mostly "
+        "queueing). Each cell is the median of the rounds; req/s shows the rounds' range. "
+        "CPU is % of one core over the run, per process (server includes its threads and "
+        "child processes); server CPU µs/req = its CPU time per answer, which other load on "
+        "the machine disturbs less than req/s. errors = non-2xx answers + socket errors "
+        "over all rounds.",
+        "",
+    ]
+    if r.overhead or r.counts:
+        out += ["## govern's own overhead numbers", ""]
+        for name, check in r.overhead.items():
+            metric = (
+                "not observed (count did not move)"
+                if check.metric_mean_ms is None
+                else f"mean {check.metric_mean_ms:.3f} ms over {check.metric_count:.0f}"
+            )
+            out.append(
+                f"- {r.labels.get(name, name)}: {check.requests} sequential requests; "
+                f"`x-govern-overhead-ms` p50 {check.header_p50_ms:.3f} ms, "
+                f"p99 {check.header_p99_ms:.3f} ms; client latency p50 "
+                f"{check.client_p50_ms:.3f} ms; `govern_overhead_seconds`: {metric}."
+            )
+        out += [f"- {c}" for c in r.counts]
+        out.append("")
+    if r.profiles:
+        out += ["## Profile of the hot path", ""]
+        for stream, text in r.profiles.items():
+            kind = "streaming" if stream else "non-streaming"
+            out += [f"### {r.labels.get(r.full_name, r.full_name)}, {kind}, 32 connections", ""]
+            out += [text, ""]
+    if r.notes:
+        out += ["## Notes from this run", "", *[f"- {n}" for n in r.notes], ""]
+    out += ["## Analysis", "", _carried_analysis(path), ""]
+    path.write_text("\n".join(out))

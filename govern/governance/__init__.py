@@ -1,0 +1,1 @@
+"""Governance: entities, budgets and rate limits, their windows, and the ledger."""

@@ -1,0 +1,105 @@
+"""Streams: relay the provider's chunks to the client and close the attempt at the end."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+
+from govern.accounting import Accountant, Attempt
+from govern.errors import GovernError
+from govern.replies import StreamReply
+from govern.usage import Usage
+from govern.wire.openai import (
+    ChatCompletionChunk,
+    CompletionTokensDetails,
+    CompletionUsage,
+    PromptTokensDetails,
+)
+
+log = logging.getLogger("govern.pipeline")
+
+CLIENT_CLOSED = 499
+"""The status logged for a stream the client stopped reading (nginx's convention)."""
+
+
+async def empty() -> AsyncGenerator[ChatCompletionChunk, None]:
+    """No chunks (a placeholder until the relay is attached)."""
+    return
+    yield  # pragma: no cover - makes this an async generator
+
+
+async def relay(
+    accountant: Accountant, reply: StreamReply, attempt: Attempt, include_usage: bool
+) -> AsyncGenerator[ChatCompletionChunk, None]:
+    """Content chunks from the provider, then the usage chunk if the client asked.
+
+    The attempt is settled and recorded when the stream ends, however it ends: in full;
+    cut by the upstream; or dropped by the client, when the input plus the output
+    generated so far is charged (the provider's running usage if it reports one, else
+    the estimated input and one token per content chunk).
+    """
+    stream = reply.stream
+    last: ChatCompletionChunk | None = None
+    produced = 0
+    status: int = CLIENT_CLOSED
+    error_type: str | None = "client_disconnected"
+    try:
+        async for chunk in stream:
+            if last is None:
+                attempt.first_token()
+            last = chunk
+            produced += _has_content(chunk)
+            yield chunk
+        status, error_type = 200, None
+        if stream.usage is None:
+            log.warning("stream from %s ended without usage", attempt.route.qualified)
+        reply.charge = await accountant.succeeded(attempt, stream.usage)
+        if include_usage and last is not None and stream.usage is not None:
+            usage = openai_usage(stream.usage)
+            usage.cost_usd = reply.charge.header
+            yield ChatCompletionChunk(
+                id=last.id, created=last.created, model=last.model, choices=[], usage=usage
+            )
+    except GovernError as exc:
+        status, error_type = exc.status, exc.type
+        raise
+    finally:
+        if status != 200:
+            reply.charge = await accountant.succeeded(
+                attempt,
+                _so_far(stream.usage, attempt, produced),
+                status=status,
+                error_type=error_type,
+            )
+        await stream.aclose()
+
+
+def _has_content(chunk: ChatCompletionChunk) -> int:
+    for choice in chunk.choices:
+        delta = choice.delta
+        if delta.content or delta.tool_calls or delta.refusal:
+            return 1
+    return 0
+
+
+def _so_far(reported: Usage | None, attempt: Attempt, produced: int) -> Usage | None:
+    """What a stream cut short has used: the provider's count, else our own."""
+    if reported is not None and reported.output_tokens >= produced:
+        return reported
+    input_tokens = reported.input_tokens if reported is not None else 0
+    if not input_tokens and attempt.estimate is not None:
+        input_tokens = attempt.estimate.input_tokens
+    if not input_tokens and not produced:
+        return reported
+    return Usage(input_tokens=input_tokens, output_tokens=produced)
+
+
+def openai_usage(usage: Usage) -> CompletionUsage:
+    """A normalised Usage in OpenAI's wire shape."""
+    return CompletionUsage(
+        prompt_tokens=usage.input_tokens,
+        completion_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=usage.cache_read_tokens),
+        completion_tokens_details=CompletionTokensDetails(reasoning_tokens=usage.reasoning_tokens),
+    )

@@ -1,0 +1,118 @@
+"""What a request carries through the path, and what the path hands back to the edge."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+
+from govern.accounting import Charge
+from govern.governance.principal import Principal
+from govern.providers.base import ChatStream, EmbeddingResult
+from govern.routing import Route
+from govern.usage import Usage
+from govern.wire.openai import ChatCompletion, ChatCompletionChunk
+
+
+def new_request_id() -> str:
+    """A fresh request id (`req_` and 24 hex digits)."""
+    return "req_" + uuid.uuid4().hex[:24]
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What the edge knows about a request, and the time it spends upstream."""
+
+    request_id: str = field(default_factory=new_request_id)
+    received: float = field(default_factory=time.perf_counter)
+    api_key: str | None = None
+    """The virtual key the caller presented (authenticated by the governance step)."""
+    principal: Principal | None = None
+    """The authenticated caller, once `authenticated` (None: ungoverned)."""
+    authenticated: bool = False
+    upstream_seconds: float = 0.0
+    """Time spent waiting for upstream calls, so overhead = elapsed - this."""
+
+    def overhead_ms(self) -> float:
+        """Milliseconds spent in the gateway itself so far (upstream time excluded)."""
+        return (time.perf_counter() - self.received - self.upstream_seconds) * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """Which upstream call produced the answer."""
+
+    route: Route
+    key_name: str
+    fallback_index: int
+    attempts: int
+    rate_limits: dict[str, str] = field(default_factory=dict)
+    """`x-ratelimit-*` headers of the caller's tightest request and token limits."""
+
+    def headers(self) -> dict[str, str]:
+        """The `x-govern-*` and `x-ratelimit-*` headers describing the call."""
+        return {
+            "x-govern-provider": self.route.provider,
+            "x-govern-model": self.route.qualified,
+            "x-govern-attempts": str(self.attempts),
+            "x-govern-fallback-index": str(self.fallback_index),
+            **self.rate_limits,
+        }
+
+
+@dataclass(slots=True)
+class ChatReply:
+    """A finished chat completion and what it cost."""
+
+    completion: ChatCompletion
+    usage: Usage
+    served: Served
+    charge: Charge
+
+    def headers(self, ctx: RequestContext) -> dict[str, str]:
+        """Response headers: request id, call, cost and overhead."""
+        return _headers(ctx, self.served, self.charge)
+
+
+@dataclass(slots=True)
+class StreamReply:
+    """An open chat stream: `chunks` yields content, then the usage chunk if asked for.
+
+    Iterating may raise `UpstreamError` when the upstream breaks mid-stream; the caller
+    turns that into an in-band error event. `charge` is set once the stream has ended.
+    """
+
+    chunks: AsyncGenerator[ChatCompletionChunk, None]
+    served: Served
+    stream: ChatStream
+    charge: Charge | None = None
+
+    def headers(self, ctx: RequestContext) -> dict[str, str]:
+        """Response headers (the cost comes at the end of the stream, not here)."""
+        return _headers(ctx, self.served, None)
+
+
+@dataclass(slots=True)
+class EmbeddingReply:
+    """A finished embeddings call and what it cost."""
+
+    result: EmbeddingResult
+    served: Served
+    charge: Charge
+
+    def headers(self, ctx: RequestContext) -> dict[str, str]:
+        """Response headers: request id, call, cost and overhead."""
+        return _headers(ctx, self.served, self.charge)
+
+
+def _headers(ctx: RequestContext, served: Served, charge: Charge | None) -> dict[str, str]:
+    headers = {"x-govern-request-id": ctx.request_id, **served.headers()}
+    if charge is not None:
+        cost_header = charge.header
+        if cost_header is None:
+            headers["x-govern-unpriced"] = "true"
+        else:
+            headers["x-govern-cost-usd"] = cost_header
+    headers["x-govern-overhead-ms"] = f"{ctx.overhead_ms():.3f}"
+    return headers
