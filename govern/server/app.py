@@ -12,7 +12,7 @@ from govern.errors import GovernError
 from govern.gateway import Gateway
 from govern.metrics import Metrics
 from govern.pipeline import RequestContext, new_request_id
-from govern.server import admin_routes, anthropic_routes, docs_routes, openai_routes
+from govern.server import admin_routes, anthropic_routes, docs_routes, log_routes, openai_routes
 from govern.server.errors import on_govern_error, on_http_error, on_unexpected
 
 _REQUEST_ID = b"x-govern-request-id"
@@ -59,6 +59,7 @@ def create_app(gateway: Gateway) -> Litestar:
             *openai_routes.routes(gateway),
             *anthropic_routes.routes(gateway),
             *admin_routes.routes(gateway.admin),
+            *log_routes.routes(gateway),
             *docs_routes.routes(gateway),
             health,
             metrics,

@@ -1,0 +1,111 @@
+"""`GET /api/logs` and `GET /api/spend`: the request log over HTTP (admin key), as pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
+
+from govern.errors import GovernError, InvalidRequest
+from govern.gateway import Gateway
+from govern.governance.keys import key_from_headers
+from govern.logs.pages import LogPage, SpendPage, log_page, spend_page
+from govern.logs.sql import FILTER_COLUMNS
+from govern.server.openapi import Operation
+
+encode = msgspec.json.Encoder().encode
+_PAGING = {"limit", "cursor", "since", "until", "group_by", "freq"}
+
+
+class LogUnavailable(GovernError):
+    """The request log is not open (the gateway is starting or stopping)."""
+
+    status = 503
+    type = "service_unavailable"
+
+
+def _query(
+    request: Request[Any, Any, Any], allowed: set[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Paging arguments and column filters from the query string (400 naming the field)."""
+    args: dict[str, Any] = {}
+    filters: dict[str, Any] = {}
+    for name, values in request.query_params.dict().items():
+        value = values[-1] if isinstance(values, list) else values
+        if name in allowed:
+            args[name] = value
+        elif name in FILTER_COLUMNS:
+            filters[name] = values if isinstance(values, list) and len(values) > 1 else value
+        else:
+            raise InvalidRequest(
+                f"unknown query parameter {name!r}; expected one of "
+                f"{', '.join(sorted(allowed))} or a column filter "
+                f"({', '.join(FILTER_COLUMNS)})",
+                param=name,
+            )
+    if "limit" in args:
+        try:
+            args["limit"] = int(args["limit"])
+        except ValueError:
+            raise InvalidRequest("`limit` must be an integer", param="limit") from None
+    return args, filters
+
+
+def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
+    """The request-log routes bound to `gateway`."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        headers = connection.headers
+        gateway.admin.check_admin_key(
+            headers.get("x-govern-admin-key")
+            or key_from_headers(headers.get("authorization"), None)
+        )
+
+    def store() -> Any:
+        if gateway.log is None:
+            raise LogUnavailable("the request log is not open")
+        return gateway.log.store
+
+    @get(
+        "/api/logs",
+        guards=[guard],
+        opt={
+            "openapi": Operation(
+                summary="Logged requests, newest first",
+                description="One row per upstream attempt or rejected request. Filter on any "
+                "column (`?provider=openai&status=429`); `since`/`until` take ISO 8601 times; "
+                "pass `next_cursor` as `cursor` for the next page.",
+                tag="Request log",
+                response=LogPage,
+                errors=(400, 401, 403, 503),
+            )
+        },
+    )
+    async def logs(request: Request[Any, Any, Any]) -> Response[bytes]:
+        args, filters = _query(request, {"limit", "cursor", "since", "until"})
+        page = await log_page(store(), filters=filters, **args)
+        return Response(encode(page), media_type="application/json")
+
+    @get(
+        "/api/spend",
+        guards=[guard],
+        opt={
+            "openapi": Operation(
+                summary="Spend per group and period",
+                description="Cost (exact decimal dollars), tokens, requests and errors per "
+                "`group_by` (comma-separated columns) and `freq` period (`1h`, `1D`).",
+                tag="Request log",
+                response=SpendPage,
+                errors=(400, 401, 403, 503),
+            )
+        },
+    )
+    async def spend(request: Request[Any, Any, Any]) -> Response[bytes]:
+        args, filters = _query(request, _PAGING)
+        page = await spend_page(store(), filters=filters, **args)
+        return Response(encode(page), media_type="application/json")
+
+    return [logs, spend]
