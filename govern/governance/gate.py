@@ -151,7 +151,9 @@ class Gate:
             return Admission(reservation_id, caps, (), ())
         limits = self.limits(caps)
         claims = [
-            Claim(limit, _amount(cap, estimate.input_tokens, estimate.output_tokens, cost_nanos))
+            Claim(
+                limit, claim_amount(cap, estimate.input_tokens, estimate.output_tokens, cost_nanos)
+            )
             for cap, limit in zip(caps, limits, strict=True)
         ]
         now = self.clock()
@@ -175,7 +177,7 @@ class Gate:
         if not admission.caps:
             return
         actual = {
-            cap.id: _amount(cap, usage.input_tokens, usage.output_tokens, cost_nanos)
+            cap.id: claim_amount(cap, usage.input_tokens, usage.output_tokens, cost_nanos)
             for cap in admission.caps
             if cap.kind in ("usd", "tokens")
         }
@@ -214,7 +216,9 @@ class Gate:
         ) from None
 
 
-def _amount(cap: Cap, input_tokens: int, output_tokens: int, cost_nanos: int) -> int:
+def claim_amount(cap: Cap, input_tokens: int, output_tokens: int, cost_nanos: int) -> int:
+    """What one call counts on a cap: its cost, its tokens (as the cap counts them), or
+    one request or slot."""
     if cap.kind == "usd":
         return cost_nanos
     if cap.kind == "tokens":

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from govern.governance.caps import Cap
-from govern.governance.gate import rejection
+from govern.governance.gate import claim_amount, rejection
 from govern.governance.ledger import Admitted, Claim, Denied, Limit
 from govern.governance.memory_ledger import MemoryLedger
 from govern.governance.model import ProviderGrant
@@ -71,21 +71,11 @@ class _Path:
 
 
 def _claims(path: _Path, cost: int, input_tokens: int, output_tokens: int) -> list[Claim]:
-    """What one call counts on each cap: its cost, one request, its tokens, one slot."""
-    claims = []
-    for cap, limit in zip(path.caps, path.limits, strict=True):
-        if cap.kind == "usd":
-            amount = cost
-        elif cap.kind == "tokens":
-            amount = {
-                "input": input_tokens,
-                "output": output_tokens,
-                "total": input_tokens + output_tokens,
-            }[cap.count]
-        else:  # requests, concurrent
-            amount = 1
-        claims.append(Claim(limit, amount))
-    return claims
+    """What one call counts on each cap, exactly as the gateway's gate counts it."""
+    return [
+        Claim(limit, claim_amount(cap, input_tokens, output_tokens, cost))
+        for cap, limit in zip(path.caps, path.limits, strict=True)
+    ]
 
 
 def _paths(principal: Principal, route: Route) -> list[_Path] | None:
