@@ -235,6 +235,46 @@ class Accountant:
             )
         )
 
+    async def cached(
+        self,
+        *,
+        request_id: str,
+        route: Route,
+        model_requested: str,
+        stream: bool,
+        principal: Principal | None,
+        layer: str,
+        saved_nanos: int | None,
+    ) -> Charge:
+        """Record a request answered from the cache: it cost nothing upstream."""
+        labels = (route.provider, route.model)
+        m = self.metrics
+        m.requests.labels(*labels, "200").inc()
+        m.cache_hits.labels(*labels, layer).inc()
+        if saved_nanos:
+            m.cache_saved.labels(*labels).inc(saved_nanos / 1e9)
+        if self.log is not None:
+            await self.log.write(
+                RequestRecord(
+                    request_id=request_id,
+                    attempt=0,
+                    ts=datetime.now(UTC),
+                    latency_ms=0.0,
+                    customer_id=principal.customer_id if principal else None,
+                    team_id=principal.team_id if principal else None,
+                    virtual_key_id=principal.key.id if principal else None,
+                    provider=route.provider,
+                    model_requested=model_requested,
+                    model_served=route.model,
+                    stream=stream,
+                    cost_nanos=0,
+                    price_source="cache",
+                    cache=layer,  # type: ignore[arg-type]
+                    saved_nanos=saved_nanos,
+                )
+            )
+        return Charge(CostBreakdown.zero(), None)
+
     async def _write(
         self,
         attempt: Attempt,

@@ -12,6 +12,7 @@ import msgspec
 
 from govern import pipeline
 from govern.accounting import Accountant
+from govern.cache import open_cache
 from govern.catalog import Catalog
 from govern.config import GovernConfig, default_config
 from govern.governance.caps import Cap
@@ -70,6 +71,8 @@ class Gateway:
         self.gate = Gate(self.governance, self.ledger, self.config.governance, clock)
         self.governance.usage = _LedgerUsage(self.gate)
         self.accountant = Accountant(self.catalog, None, self.metrics, self.gate)
+        self.cache = open_cache(self.config.cache, self.data_dir)
+        """The response cache (off unless configured or asked for per request)."""
         self._starting = asyncio.Lock()
 
     async def start(self) -> None:
@@ -78,6 +81,7 @@ class Gateway:
             if self.log is None:
                 log = await open_log(self.config.log, self.data_dir)
                 await self.governance.start()
+                await self.cache.start()
                 if self.config.governance.ledger == "memory":
                     await restore_from_log(self.gate, log.store, self.gate.clock())
                 self.log = log
@@ -125,6 +129,7 @@ class Gateway:
             self.log = None
             self.accountant.log = None
         await self.governance.aclose()
+        await self.cache.aclose()
         await self.ledger.close()
         self.catalog.close()
         for provider in self.providers.values():

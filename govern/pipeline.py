@@ -3,36 +3,45 @@ them, and knows nothing of HTTP.
 
     1. authenticate: virtual key -> Principal          govern.governance (Gate)
     2. resolve route: model (+ fallbacks) -> candidates govern.routing; allow lists
-    3. cache lookup                                      (the cache issue)
+    3. cache lookup: exact, then semantic                govern.cache
     4. for each candidate, provider config and retry:   govern.attempts
          price, estimate, reserve on every tier         govern.accounting, catalog, ledger
          call the provider                              govern.providers
          settle or release
-    5. cache store; request log and metrics             govern.accounting, govern.relay
+    5. cache store; request log and metrics             govern.cache, accounting, relay
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from govern.accounting import Estimator
+from govern.accounting import Charge, Estimator
 from govern.attempts import attempt_candidates
+from govern.cache import CacheLookup, completion_to_chunks, resolve_policy, scope_id
 from govern.catalog import PriceResult
 from govern.errors import GovernError
 from govern.governance.estimate import TokenEstimate, estimate_chat, estimate_embedding
-from govern.relay import empty, openai_usage, relay
+from govern.relay import ReplayedStream, StreamStore, empty, openai_usage, relay, replay
 from govern.replies import (
     ChatReply,
     EmbeddingReply,
     RequestContext,
+    Served,
     StreamReply,
     new_request_id,
 )
 from govern.routing import Route
-from govern.wire.openai import ChatCompletionRequest, EmbeddingRequest, StreamOptions
+from govern.usage import Usage
+from govern.wire.openai import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    EmbeddingRequest,
+    StreamOptions,
+)
 
 if TYPE_CHECKING:
     from govern.gateway import Gateway
@@ -65,6 +74,9 @@ async def handle_chat(
     )
     if principal is not None and principal.key.prefer == "cheapest":
         candidates = _cheapest_first(gateway, candidates, request)
+    lookup = await _cache_lookup(gateway, ctx, request, extras, principal)
+    if lookup.hit is not None:
+        return await _from_cache(gateway, ctx, request, candidates[0], principal, lookup)
 
     def estimator_for(route: Route, kind: str) -> Estimator:
         return _chat_estimator(gateway, route, kind, request)
@@ -84,8 +96,15 @@ async def handle_chat(
             output_limit=request.output_limit,
             run=lambda p, c, cap: p.stream(_limited(upstream, cap), c),
         )
-        reply = StreamReply(chunks=empty(), served=opened.served, stream=opened.result)
-        reply.chunks = relay(gateway.accountant, reply, opened.attempt, include_usage)
+        served = replace(opened.served, cache=lookup.headers())
+        reply = StreamReply(chunks=empty(), served=served, stream=opened.result)
+        reply.chunks = relay(
+            gateway.accountant,
+            reply,
+            opened.attempt,
+            include_usage,
+            store=_stream_store(gateway, lookup),
+        )
         return reply
     done = await attempt_candidates(
         gateway,
@@ -104,7 +123,10 @@ async def handle_chat(
     completion = result.completion
     if completion.usage is None:
         completion.usage = openai_usage(result.usage)
-    return ChatReply(completion=completion, usage=result.usage, served=done.served, charge=charge)
+    if lookup.enabled:
+        await gateway.cache.store(lookup, completion, result.usage, _nanos(charge))
+    served = replace(done.served, cache=lookup.headers())
+    return ChatReply(completion=completion, usage=result.usage, served=served, charge=charge)
 
 
 async def handle_embeddings(
@@ -132,6 +154,81 @@ async def handle_embeddings(
     )
     charge = await gateway.accountant.succeeded(done.attempt, done.result.usage)
     return EmbeddingReply(result=done.result, served=done.served, charge=charge)
+
+
+async def _cache_lookup(
+    gateway: Gateway,
+    ctx: RequestContext,
+    request: ChatCompletionRequest,
+    extras: dict[str, msgspec.Raw] | None,
+    principal: Principal | None,
+) -> CacheLookup:
+    """Step 3: the cache's answer (a miss when the cache is off for this request)."""
+    policy = resolve_policy(gateway.config.cache, request=ctx.cache_options)
+    scope = scope_id(
+        policy.scope,
+        key_id=principal.key.id if principal else None,
+        team_id=principal.team_id if principal else None,
+        customer_id=principal.customer_id if principal else None,
+    )
+    return await gateway.cache.lookup(request, extras, policy, scope)
+
+
+async def _from_cache(
+    gateway: Gateway,
+    ctx: RequestContext,
+    request: ChatCompletionRequest,
+    route: Route,
+    principal: Principal | None,
+    lookup: CacheLookup,
+) -> ChatReply | StreamReply:
+    """A reply from a stored answer: it costs nothing and counts only as a request."""
+    hit = lookup.hit
+    assert hit is not None
+    rate_limits = {}
+    if principal is not None:
+        try:
+            rate_limits = await gateway.gate.count_cached(f"{ctx.request_id}:0", principal)
+        except GovernError as exc:
+            await gateway.accountant.rejected(
+                ctx.request_id, request.model, bool(request.stream), exc, route, principal
+            )
+            raise
+    charge = await gateway.accountant.cached(
+        request_id=ctx.request_id,
+        route=route,
+        model_requested=request.model,
+        stream=bool(request.stream),
+        principal=principal,
+        layer=hit.layer,
+        saved_nanos=hit.saved_nanos,
+    )
+    served = Served(route, "cache", 0, 0, rate_limits, lookup.headers())
+    if not request.stream:
+        return ChatReply(completion=hit.completion, usage=hit.usage, served=served, charge=charge)
+    include_usage = bool(request.stream_options and request.stream_options.include_usage)
+    chunks = completion_to_chunks(hit.completion, hit.usage, include_usage=include_usage)
+    if include_usage and chunks and chunks[-1].usage is not None:
+        chunks[-1].usage.cost_usd = "0"
+    reply = StreamReply(chunks=empty(), served=served, stream=ReplayedStream(chunks))
+    reply.charge = charge
+    reply.chunks = replay(chunks)
+    return reply
+
+
+def _stream_store(gateway: Gateway, lookup: CacheLookup) -> StreamStore | None:
+    """How a finished stream is stored, when the cache applies to the request."""
+    if not lookup.enabled:
+        return None
+
+    async def store(completion: ChatCompletion, usage: Usage, charge: Charge) -> None:
+        await gateway.cache.store(lookup, completion, usage, _nanos(charge))
+
+    return store
+
+
+def _nanos(charge: Charge) -> int | None:
+    return None if charge.breakdown is None else charge.breakdown.nanos
 
 
 async def _authenticate(

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
-from govern.accounting import Accountant, Attempt
+from govern.accounting import Accountant, Attempt, Charge
+from govern.cache.stream import chunks_to_completion
 from govern.errors import GovernError
 from govern.replies import StreamReply
 from govern.usage import Usage
 from govern.wire.openai import (
+    ChatCompletion,
     ChatCompletionChunk,
     CompletionTokensDetails,
     CompletionUsage,
@@ -28,8 +30,36 @@ async def empty() -> AsyncGenerator[ChatCompletionChunk, None]:
     yield  # pragma: no cover - makes this an async generator
 
 
+StreamStore = Callable[[ChatCompletion, Usage, Charge], Awaitable[None]]
+"""Stores a finished stream's completion in the cache."""
+
+
+class ReplayedStream:
+    """A stream served from the cache: nothing upstream to read or release."""
+
+    def __init__(self, chunks: list[ChatCompletionChunk]):
+        self.chunks = chunks
+        self.usage: Usage | None = None
+
+    def __aiter__(self) -> AsyncIterator[ChatCompletionChunk]:
+        return replay(self.chunks)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+async def replay(chunks: list[ChatCompletionChunk]) -> AsyncGenerator[ChatCompletionChunk, None]:
+    """Stored chunks, in order."""
+    for chunk in chunks:
+        yield chunk
+
+
 async def relay(
-    accountant: Accountant, reply: StreamReply, attempt: Attempt, include_usage: bool
+    accountant: Accountant,
+    reply: StreamReply,
+    attempt: Attempt,
+    include_usage: bool,
+    store: StreamStore | None = None,
 ) -> AsyncGenerator[ChatCompletionChunk, None]:
     """Content chunks from the provider, then the usage chunk if the client asked.
 
@@ -43,17 +73,24 @@ async def relay(
     produced = 0
     status: int = CLIENT_CLOSED
     error_type: str | None = "client_disconnected"
+    collected: list[ChatCompletionChunk] | None = [] if store is not None else None
     try:
         async for chunk in stream:
             if last is None:
                 attempt.first_token()
             last = chunk
             produced += _has_content(chunk)
+            if collected is not None:
+                collected.append(chunk)
             yield chunk
         status, error_type = 200, None
         if stream.usage is None:
             log.warning("stream from %s ended without usage", attempt.route.qualified)
         reply.charge = await accountant.succeeded(attempt, stream.usage)
+        if store is not None and collected and stream.usage is not None:
+            completion = chunks_to_completion(collected)  # None if it did not finish
+            if completion is not None:
+                await store(completion, stream.usage, reply.charge)
         if include_usage and last is not None and stream.usage is not None:
             usage = openai_usage(stream.usage)
             usage.cost_usd = reply.charge.header

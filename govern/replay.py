@@ -30,6 +30,8 @@ class TraceRow:
 
     offset: float
     """Seconds after the trace's first arrival."""
+    index: int
+    """The row's position in the trace (0-based)."""
     context_tokens: int
     generated_tokens: int
 
@@ -101,13 +103,18 @@ def load_trace(path: str | Path, limit: int | None = None) -> list[TraceRow]:
             if context < 1 or generated < 1:
                 raise ValueError(f"{path}, line {line}: token counts must be >= 1")
             first = first or stamp
-            rows.append(TraceRow((stamp - first).total_seconds(), context, generated))
+            rows.append(TraceRow((stamp - first).total_seconds(), len(rows), context, generated))
     return rows
 
 
-def prompt_of(words: int) -> str:
-    """A prompt of exactly `words` whitespace-separated words."""
-    return " ".join(WORDS[i % len(WORDS)] for i in range(words))
+def prompt_of(words: int, tag: str | None = None) -> str:
+    """A prompt of exactly `words` whitespace-separated words; `tag` (one word, such as
+    the row number) makes it unique, as real prompts are, so a cache does not merge rows
+    that happen to have the same sizes."""
+    body = [WORDS[i % len(WORDS)] for i in range(words)]
+    if tag is not None and body:
+        body[0] = tag
+    return " ".join(body)
 
 
 async def replay(
@@ -170,7 +177,9 @@ async def _call(
     import openai
 
     assert isinstance(client, openai.AsyncOpenAI)
-    messages: list[Any] = [{"role": "user", "content": prompt_of(row.context_tokens)}]
+    messages: list[Any] = [
+        {"role": "user", "content": prompt_of(row.context_tokens, f"row{row.index}")}
+    ]
     if not stream:
         raw = await client.chat.completions.with_raw_response.create(
             model=model,

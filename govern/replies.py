@@ -8,6 +8,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 from govern.accounting import Charge
+from govern.cache.policy import RequestCacheOptions
 from govern.governance.principal import Principal
 from govern.providers.base import ChatStream, EmbeddingResult
 from govern.routing import Route
@@ -31,6 +32,8 @@ class RequestContext:
     principal: Principal | None = None
     """The authenticated caller, once `authenticated` (None: ungoverned)."""
     authenticated: bool = False
+    cache_options: RequestCacheOptions | None = None
+    """The `x-govern-cache*` request headers, parsed at the edge."""
     upstream_seconds: float = 0.0
     """Time spent waiting for upstream calls, so overhead = elapsed - this."""
 
@@ -49,6 +52,8 @@ class Served:
     attempts: int
     rate_limits: dict[str, str] = field(default_factory=dict)
     """`x-ratelimit-*` headers of the caller's tightest request and token limits."""
+    cache: dict[str, str] = field(default_factory=dict)
+    """`x-govern-cache` (and the similarity of a semantic hit)."""
 
     def headers(self) -> dict[str, str]:
         """The `x-govern-*` and `x-ratelimit-*` headers describing the call."""
@@ -58,6 +63,7 @@ class Served:
             "x-govern-attempts": str(self.attempts),
             "x-govern-fallback-index": str(self.fallback_index),
             **self.rate_limits,
+            **self.cache,
         }
 
 

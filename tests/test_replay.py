@@ -15,6 +15,8 @@ from tests.conftest import CONV_TRACE, ServeFactory
 def test_prompt_has_exactly_the_requested_words() -> None:
     assert count_tokens(prompt_of(1)) == 1
     assert count_tokens(prompt_of(1234)) == 1234
+    assert count_tokens(prompt_of(7, "row42")) == 7
+    assert prompt_of(3, "row1") != prompt_of(3, "row2")
 
 
 def test_timestamps_with_seven_fractional_digits() -> None:

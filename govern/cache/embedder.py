@@ -58,6 +58,7 @@ def load_model(name: str) -> SentenceTransformer:
             return model
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no bars in server logs
         path = model_path(name)
         try:
             import torch

@@ -88,7 +88,16 @@ def lookup(ref: str, *, at: datetime | None = None) -> PriceResult | None:
 def models(
     query: str | None = None, provider: str | None = None, *, at: datetime | None = None
 ) -> pd.DataFrame:
-    """Priced models with rates per MTok, context window and provider, as a DataFrame."""
+    """Priced models with rates per MTok, context window and provider, as a DataFrame.
+
+    Every row's `provider/model` is a name `lookup()` and `compare()` accept and price as
+    the row shows. `provider` is the gateway's provider name (`bedrock`, not genai-prices'
+    `aws`; other catalog providers keep their id) and `model` the name a call uses (Bedrock
+    `regional.*` entries as `us.<model id>`, Fireworks models as
+    `accounts/fireworks/models/...`); `entry` names the genai-prices entry, `source` where
+    the price comes from. The config's unscoped overrides are listed under their provider
+    (`*`: any provider). `provider=` accepts a gateway name, catalog id or alias.
+    """
     return default_catalog().models(query, provider, at=at)
 
 

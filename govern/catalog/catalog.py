@@ -13,12 +13,18 @@ from govern.catalog.genai import GenaiSource, bundled_source
 from govern.catalog.overrides import OverrideIndex, override_price, selector
 from govern.catalog.policy import ModelUnpriced, unpriced_decision
 from govern.catalog.prices import CatalogModel, DatedPrice, PriceResult
-from govern.catalog.regions import catalog_provider, split_catalog_ref, split_region
+from govern.catalog.regions import (
+    catalog_provider,
+    gateway_provider,
+    regional_names,
+    split_catalog_ref,
+    split_region,
+)
 from govern.config import PriceOverride, PricingConfig
 from govern.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     import pandas as pd
 
@@ -48,6 +54,7 @@ class Catalog:
         self._cache: dict[tuple[str, str, str, str | None, str | None], _Resolved | None] = {}
         self._updater: UpdatePrices | None = None
         self._snapshot: object = None
+        self._listed: dict[str, CatalogModel] | None = None
         self._unpriced = {
             budgeted: unpriced_decision(self.pricing.unpriced, budgeted=budgeted)
             for budgeted in (False, True)
@@ -142,7 +149,8 @@ class Catalog:
 
     def lookup(self, ref: str, *, at: datetime | None = None) -> PriceResult | None:
         """The price of `provider/model` as the catalog or an unscoped override has it
-        (`openai/gpt-4o-mini`, `bedrock/us.anthropic...`, `sim/gpt-4o-mini`)."""
+        (`openai/gpt-4o-mini`, `bedrock/us.anthropic...`, `sim/gpt-4o-mini`; `*/model`:
+        only an override for `model` at any provider prices it)."""
         provider, _, model = ref.partition("/")
         if not model:
             raise ValueError(f"{ref!r}: expected `provider/model`")
@@ -157,10 +165,39 @@ class Catalog:
         """Every priced model of the catalog data."""
         return self._source.models()
 
+    def listed(self) -> Mapping[str, CatalogModel]:
+        """Every priced catalog entry by the `provider/model` name that resolves to it,
+        as a call would name it (`bedrock/us.anthropic...` for a `regional.*` entry,
+        `fireworks/accounts/fireworks/models/...`); the provider is the gateway's name
+        (`bedrock`, not `aws`). An entry that no name resolves to is left out."""
+        if self._listed is None:
+            listed: dict[str, CatalogModel] = {}
+            for entry in self._source.models():
+                name = self._listed_name(entry)
+                if name is None:
+                    log.debug("catalog: no model name resolves to %s", entry.ref)
+                else:
+                    listed[name] = entry
+            self._listed = listed
+        return self._listed
+
+    def _listed_name(self, entry: CatalogModel) -> str | None:
+        """The first of the entry's regional ids (`us.` for `regional.`: its id resolves too,
+        but no call uses it), its id and the names in its matching clause that the catalog
+        resolves (through the gateway provider) to this entry."""
+        provider = gateway_provider(entry.provider)
+        for model in (*regional_names(entry.id), entry.id, *self._source.match_names(entry)):
+            found = self._find(provider, provider, model)
+            if found is not None and found[0].source == entry.source:
+                return f"{provider}/{model}"
+        return None
+
     def models(
         self, query: str | None = None, provider: str | None = None, *, at: datetime | None = None
     ) -> pd.DataFrame:
-        """Priced models with rates per MTok, context window and provider (a DataFrame)."""
+        """Priced models, one row per name `lookup()` accepts (provider: the gateway's name,
+        `bedrock` for `aws`), with rates per MTok and context window (a DataFrame); see
+        `govern.catalog.frames.models` for the naming."""
         from govern.catalog.frames import models
 
         return models(self, query, provider, at=at)
@@ -237,6 +274,7 @@ class Catalog:
             self._snapshot = snapshot
             self._source = GenaiSource(snapshot.providers)
             self._cache.clear()
+            self._listed = None
             log.info("catalog: prices updated (%d providers)", len(snapshot.providers))
 
 

@@ -19,8 +19,8 @@ from govern.catalog.cost import (
     cost_at_rates,
     to_nanos,
 )
-from govern.catalog.overrides import override_price
-from govern.catalog.prices import Price, PriceResult
+from govern.catalog.prices import Price
+from govern.catalog.regions import listed_providers
 from govern.usage import Usage
 
 if TYPE_CHECKING:
@@ -56,61 +56,74 @@ def models(
     *,
     at: datetime | None = None,
 ) -> pd.DataFrame:
-    """Priced models (and the config's unscoped overrides) with their rates per MTok,
-    context window and provider; `query` matches `provider/model` or the name, any case."""
+    """Priced models, one row per `provider/model` name that `lookup()` and `compare()`
+    accept, with the rates, context window and source that `lookup()` gives that name.
+
+    Naming: `provider` is the gateway's provider name (`bedrock` for genai-prices' `aws`;
+    other catalog providers keep their id: `openai`, `fireworks`, `x-ai`...) and `model` is
+    the name a call uses, which is not always the catalog's id: Bedrock `regional.*`
+    entries are listed under their `us.` inference-profile id, Fireworks models under
+    `accounts/fireworks/models/...`, an entry matched only by a prefix under that prefix.
+    `entry` is the genai-prices entry priced (`genai-prices:aws/regional...`). The
+    config's unscoped overrides come first, under their provider (`*` when they name
+    none: they price the model at any provider without a more specific price). A name an
+    override also prices shows the override's price, as a call would be billed.
+    `provider` filters by gateway name, catalog id or alias (`bedrock` or `aws`);
+    `query` matches `provider/model`, the entry or the display name, any case."""
     import pandas as pd
 
-    rows: list[dict[str, Any]] = []
+    named: list[tuple[str, str, str | None, bool]] = []
     for override in catalog.overrides:
-        if override.key is not None or override.virtual_key is not None:
-            continue
-        result = (
-            catalog.lookup(override.pricing_as, at=at)
-            if override.pricing_as
-            else PriceResult(price=override_price(override), source="override")
-        )
+        if override.key is None and override.virtual_key is None:
+            named.append((*_override_name(override.provider, override.model), None, False))
+    for ref, entry in catalog.listed().items():
+        listed_provider, _, model = ref.partition("/")
+        named.append((listed_provider, model, entry.name, entry.deprecated))
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for listed_provider, model, name, deprecated in named:
+        ref = f"{listed_provider}/{model}"
+        result = None if ref in seen else catalog.lookup(ref, at=at)
         if result is None:
             continue
+        seen.add(ref)
         rows.append(
             {
-                "provider": override.provider or "",
-                "model": override.model,
-                "name": None,
+                "provider": listed_provider,
+                "model": model,
+                "name": name,
                 **_price_row(result.price),
                 "context_window": result.context_window,
                 "max_output_tokens": result.max_output_tokens,
-                "deprecated": False,
-                "source": f"alias:{override.pricing_as}" if override.pricing_as else "override",
-            }
-        )
-    for entry in catalog.entries():
-        rows.append(
-            {
-                "provider": entry.provider,
-                "model": entry.id,
-                "name": entry.name,
-                **_price_row(entry.price(at)),
-                "context_window": entry.context_window,
-                "max_output_tokens": entry.max_output_tokens,
-                "deprecated": entry.deprecated,
-                "source": entry.source,
+                "deprecated": deprecated,
+                "source": result.source,
+                "entry": result.entry,
             }
         )
     frame = pd.DataFrame(rows)
     if provider is not None:
-        frame = frame[frame["provider"] == _catalog_provider_name(provider)]
+        frame = frame[frame["provider"].isin(listed_providers(provider))]
     if query:
         q = query.lower()
         refs = (frame["provider"] + "/" + frame["model"]).str.lower()
         names = frame["name"].fillna("").str.lower()
-        frame = frame[refs.str.contains(q, regex=False) | names.str.contains(q, regex=False)]
+        entries = frame["entry"].fillna("").str.lower()
+        frame = frame[
+            refs.str.contains(q, regex=False)
+            | names.str.contains(q, regex=False)
+            | entries.str.contains(q, regex=False)
+        ]
     for column in ("long_context_above", "context_window", "max_output_tokens"):
         frame[column] = frame[column].astype("Int64")
     return frame.reset_index(drop=True)
 
 
-def _catalog_provider_name(provider: str) -> str:
-    return {"bedrock": "aws"}.get(provider, provider)
+def _override_name(provider: str | None, model: str) -> tuple[str, str]:
+    """The `(provider, model)` that `lookup()` finds an unscoped override by."""
+    if provider is None:
+        implied, slash, rest = model.partition("/")
+        return (implied, rest) if slash else ("*", model)
+    return provider, model.removeprefix(f"{provider}/")
 
 
 def compare(

@@ -56,6 +56,7 @@ class GenaiSource:
         self.providers = providers
         self._by_id = {p.id: p for p in providers}
         self._owner = {id(m): p.id for p in providers for m in p.models}
+        self._info = {(p.id, m.id): m for p in providers for m in p.models}
         self._found: dict[tuple[str, str], CatalogModel | None] = {}
         self._converted: dict[int, CatalogModel | None] = {}
 
@@ -84,6 +85,16 @@ class GenaiSource:
             self._converted[id(info)] = _convert(self._owner.get(id(info), "?"), info)
         return self._converted[id(info)]
 
+    def match_names(self, model: CatalogModel) -> list[str]:
+        """The literal model names in a model's matching clause, exact names first, then
+        prefixes, substrings and suffixes (regular expressions give none)."""
+        info = self._info.get((model.provider, model.id))
+        if info is None:
+            return []
+        found: dict[type, list[str]] = {kind: [] for kind, _ in _LITERALS}
+        _collect(info.match, found)
+        return [name for kind, _ in _LITERALS for name in found[kind]]
+
     def models(self) -> Iterator[CatalogModel]:
         """Every model with token prices, provider by provider."""
         for provider in self.providers:
@@ -91,6 +102,27 @@ class GenaiSource:
                 model = self.convert(info)
                 if model is not None:
                     yield model
+
+
+_LITERALS: tuple[tuple[type, str], ...] = (
+    (gp.ClauseEquals, "equals"),
+    (gp.ClauseStartsWith, "starts_with"),
+    (gp.ClauseContains, "contains"),
+    (gp.ClauseEndsWith, "ends_with"),
+)
+
+
+def _collect(clause: gp.MatchLogic, found: dict[type, list[str]]) -> None:
+    if isinstance(clause, gp.ClauseOr):
+        for part in clause.or_:
+            _collect(part, found)
+    elif isinstance(clause, gp.ClauseAnd):
+        for part in clause.and_:
+            _collect(part, found)
+    else:
+        for kind, attribute in _LITERALS:
+            if isinstance(clause, kind):
+                found[kind].append(getattr(clause, attribute))
 
 
 def _convert(provider_id: str, info: gp.ModelInfo) -> CatalogModel | None:

@@ -169,6 +169,26 @@ class Gate:
         assert isinstance(result, Admitted)
         return Admission(reservation_id, caps, limits, result.usage)
 
+    async def count_cached(self, reservation_id: str, principal: Principal) -> dict[str, str]:
+        """Count a cache hit: it uses request rate limits, never budgets or token limits.
+        Returns the rate-limit headers; raises 429 when a request limit is reached."""
+        caps = tuple(c for c in principal.caps(None) if c.kind == "requests")
+        if not caps:
+            return {}
+        limits = self.limits(caps)
+        now = self.clock()
+        try:
+            result = await self.ledger.reserve(
+                reservation_id, [Claim(limit, 1) for limit in limits], now
+            )
+        except LedgerUnavailable as exc:
+            self._ledger_down(exc)
+            return {}
+        if isinstance(result, Denied):
+            raise rejection(result, now)
+        await self.ledger.settle(reservation_id, {}, now)
+        return rate_limit_headers(result.usage, now)
+
     async def settle(self, admission: Admission, usage: Usage, cost_nanos: int) -> None:
         """Replace the reservation by what the call used (once)."""
         if admission.done:

@@ -51,11 +51,14 @@ async def restore_from_log(gate: Gate, store: LogStore, now: float) -> dict[str,
 def _settled_rows(store: LogStore, start: float) -> list[tuple[object, ...]]:
     w = where(store.dialect, since=datetime.fromtimestamp(start, UTC))
     w.add("virtual_key_id IS NOT NULL")
-    w.add("attempt > 0")
-    w.add("(status = 200 OR error_type = 'client_disconnected')")
+    # settled attempts, streams the client dropped (charged), and cache hits (requests)
+    w.add(
+        "((attempt > 0 AND (status = 200 OR error_type = 'client_disconnected'))"
+        " OR (attempt = 0 AND cache <> 'miss'))"
+    )
     sql = (
-        "SELECT ts, virtual_key_id, provider_config, input_tokens, output_tokens, cost_nanos"
-        f" FROM requests{w.sql()}"
+        "SELECT ts, virtual_key_id, provider_config, input_tokens, output_tokens, cost_nanos,"
+        f" cache FROM requests{w.sql()}"
     )
     _, rows = store.fetch(sql, w.params)
     return [(store.dialect.ts_value(r[0]), *r[1:]) for r in rows]
@@ -64,13 +67,16 @@ def _settled_rows(store: LogStore, start: float) -> list[tuple[object, ...]]:
 def _entries(
     rows: Iterable[tuple[object, ...]], caps_by_path: dict[str, tuple[Cap, ...]]
 ) -> Iterator[SpendEntry]:
-    for ts, key_id, grant, input_tokens, output_tokens, cost_nanos in rows:
+    for ts, key_id, grant, input_tokens, output_tokens, cost_nanos, cache in rows:
         caps = caps_by_path.get(f"{key_id}|{grant or ''}")
         if caps is None:
             continue  # the key or config is gone: its limits are gone too
         amounts: dict[str, int] = {}
         for cap in caps:
-            if cap.kind == "usd":
+            if cache != "miss":  # a cache hit counts as a request, nothing else
+                if cap.kind == "requests":
+                    amounts[cap.id] = 1
+            elif cap.kind == "usd":
                 amounts[cap.id] = int(cost_nanos or 0)  # type: ignore[call-overload]
             elif cap.kind == "requests":
                 amounts[cap.id] = 1

@@ -35,9 +35,13 @@ MODEL_COLUMNS = {
 
 
 def price_index(catalog: Catalog, at: datetime | None = None) -> dict[str, Price]:
-    """Every listed model's price by `provider/model` (catalog entries, then the
-    config's unscoped overrides and aliases, which win)."""
-    prices = {f"{e.provider}/{e.id}": e.price(at) for e in catalog.entries()}
+    """Every listed model's price by the `provider/model` name the catalog lists it
+    under (the name `lookup` resolves: overrides and aliases included)."""
+    prices: dict[str, Price] = {}
+    for name in catalog.listed():
+        found = catalog.lookup(name, at=at)
+        if found is not None:
+            prices[name] = found.price
     for override in catalog.overrides:
         if override.key is None and override.virtual_key is None and override.provider:
             ref = f"{override.provider}/{override.model}"

@@ -40,7 +40,7 @@ from govern.wire.openai import (
 
 log = logging.getLogger(__name__)
 
-REGION_PREFIXES: tuple[str, ...] = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "global")
+REGION_PREFIXES: tuple[str, ...] = ("us", "us-gov", "eu", "apac", "jp", "au", "ca", "in", "global")
 """Cross-region inference profile prefixes (`us.anthropic.claude-...`)."""
 
 FINISH_REASONS: dict[str, FinishReason] = {

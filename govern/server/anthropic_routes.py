@@ -25,7 +25,7 @@ from govern.inbound.anthropic import (
 )
 from govern.inbound.anthropic_stream import anthropic_sse
 from govern.pipeline import ChatReply
-from govern.server.openai_routes import JSON, authenticate, encode, start
+from govern.server.openai_routes import JSON, admit, encode, start
 
 
 async def _closing(
@@ -44,7 +44,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
     async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
         ctx = start(request, None)
         try:
-            authenticate(ctx, gateway)
+            admit(ctx, gateway, request.headers)
             try:
                 body = await request.body()
             except HTTPException as exc:

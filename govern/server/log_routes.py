@@ -1,14 +1,16 @@
-"""`GET /api/logs` and `GET /api/spend`: the request log over HTTP (admin key), as pages."""
+"""`/api/logs`, `/api/spend` (the request log, as pages) and `/api/cache` (stats, clear),
+behind the admin key."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Request, Response, delete, get
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler, HTTPRouteHandler
 
+from govern.cache import CacheStats
 from govern.errors import GovernError, InvalidRequest
 from govern.gateway import Gateway
 from govern.governance.keys import key_from_headers
@@ -28,17 +30,17 @@ class LogUnavailable(GovernError):
 
 
 def _query(
-    request: Request[Any, Any, Any], allowed: set[str]
+    request: Request[Any, Any, Any], allowed: set[str], *, filters: bool = True
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Paging arguments and column filters from the query string (400 naming the field)."""
     args: dict[str, Any] = {}
-    filters: dict[str, Any] = {}
+    columns: dict[str, Any] = {}
     for name, values in request.query_params.dict().items():
         value = values[-1] if isinstance(values, list) else values
         if name in allowed:
             args[name] = value
-        elif name in FILTER_COLUMNS:
-            filters[name] = values if isinstance(values, list) and len(values) > 1 else value
+        elif filters and name in FILTER_COLUMNS:
+            columns[name] = values if isinstance(values, list) and len(values) > 1 else value
         else:
             raise InvalidRequest(
                 f"unknown query parameter {name!r}; expected one of "
@@ -51,7 +53,7 @@ def _query(
             args["limit"] = int(args["limit"])
         except ValueError:
             raise InvalidRequest("`limit` must be an integer", param="limit") from None
-    return args, filters
+    return args, columns
 
 
 def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
@@ -108,4 +110,50 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         page = await spend_page(store(), filters=filters, **args)
         return Response(encode(page), media_type="application/json")
 
-    return [logs, spend]
+    @get(
+        "/api/cache",
+        guards=[guard],
+        opt={
+            "openapi": Operation(
+                summary="Cache statistics",
+                description="Live entries (all, or of one `scope` such as `key:nb`) and this "
+                "process's hit, miss and store counters since start.",
+                tag="Cache",
+                response=CacheStats,
+                errors=(401, 403),
+            )
+        },
+    )
+    async def cache_stats(request: Request[Any, Any, Any]) -> Response[bytes]:
+        args, _ = _query(request, {"scope"}, filters=False)
+        stats = await gateway.cache.stats(args.get("scope"))
+        return Response(encode(stats), media_type="application/json")
+
+    @delete(
+        "/api/cache",
+        guards=[guard],
+        status_code=200,
+        opt={
+            "openapi": Operation(
+                summary="Clear the cache",
+                description="Delete every entry, or those of one `scope` (`key:<id>`, "
+                "`team:<id>`, `customer:<id>`, `global`, `anonymous`).",
+                tag="Cache",
+                response=ClearedCache,
+                errors=(401, 403),
+            )
+        },
+    )
+    async def cache_clear(request: Request[Any, Any, Any]) -> Response[bytes]:
+        args, _ = _query(request, {"scope"}, filters=False)
+        removed = await gateway.cache.clear(args.get("scope"))
+        return Response(encode(ClearedCache(removed=removed)), media_type="application/json")
+
+    return [logs, spend, cache_stats, cache_clear]
+
+
+class ClearedCache(msgspec.Struct, kw_only=True):
+    """The answer of `DELETE /api/cache`."""
+
+    removed: int
+    """Entries deleted."""

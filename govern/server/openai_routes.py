@@ -13,6 +13,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
 
+from govern.cache import parse_cache_headers
 from govern.errors import GovernError
 from govern.gateway import Gateway
 from govern.pipeline import ChatReply, RequestContext, StreamReply
@@ -34,14 +35,16 @@ def start(request: Request[Any, Any, Any], gateway: Gateway | None) -> RequestCo
     state["request_id"] = ctx.request_id
     state["govern_ctx"] = ctx  # the app observes its overhead when the response starts
     if gateway is not None:
-        authenticate(ctx, gateway)
+        admit(ctx, gateway, request.headers)
     return ctx
 
 
-def authenticate(ctx: RequestContext, gateway: Gateway) -> None:
-    """Resolve the caller's virtual key (401/403 for unknown, inactive, expired keys)."""
+def admit(ctx: RequestContext, gateway: Gateway, headers: Mapping[str, str]) -> None:
+    """Resolve the caller's virtual key (401/403 for unknown, inactive, expired keys) and
+    read its per-request options (`x-govern-cache*`: 400 naming a bad header)."""
     ctx.principal = gateway.gate.authenticate(ctx.api_key)
     ctx.authenticated = True
+    ctx.cache_options = parse_cache_headers(headers)
 
 
 def presented_key(headers: Mapping[str, str]) -> str | None:

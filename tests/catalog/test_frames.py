@@ -32,7 +32,7 @@ def test_models_query_matches_any_case_on_name_or_id(catalog: Catalog) -> None:
 
 def test_models_provider_filter_accepts_bedrock_for_aws(catalog: Catalog) -> None:
     frame = catalog.models(provider="bedrock", at=AT)
-    assert len(frame) > 10 and set(frame["provider"]) == {"aws"}
+    assert len(frame) > 10 and set(frame["provider"]) == {"bedrock"}
 
 
 def test_models_shows_long_context_threshold(catalog: Catalog) -> None:

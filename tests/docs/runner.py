@@ -2,10 +2,13 @@
 
 `make serve` and `python -m govern.serve ARGS` run the real server process (`make serve`
 is `python -m govern.serve $(ARGS)`) with `--port` set to a free port; `python -m
-govern.sim` is played by the session's simulated upstream. The documented addresses
-(`127.0.0.1:4000`, `127.0.0.1:4010`) are rewritten to the real ones in every later block
-and file, and back in what the blocks print. Other commands (`curl`, `python -m
-govern.replay`, ...) run as subprocesses.
+govern.sim` is played by the session's simulated upstream, and `redis-server` by the
+test's Redis server. The documented addresses (`127.0.0.1:4000`, `127.0.0.1:4010`, a
+documented DSN or Redis URL) are rewritten to the real ones in every later block and
+file, and back in what the blocks print. Other commands (`curl`, `redis-cli`, `python -m
+govern.replay`, ...) run as subprocesses, with `$NAME` expanded from the environment as a
+shell would. A page whose Python blocks use IPython magics runs them as notebook cells
+(`tests.docs.cells`).
 """
 
 from __future__ import annotations
@@ -32,11 +35,14 @@ from govern.config import find_config, load_config
 from govern.serve import parse_args
 from govern.sim.server import SimUpstreamThread
 from tests.docs.blocks import Block, normalise_output, output_pattern
+from tests.docs.cells import close_notebook, is_notebook_page, notebook_shell, run_cell
 
 SHELLS = {"sh", "bash", "shell", "console"}
 GATEWAY = ("make serve", "python -m govern.serve", ".venv/bin/python -m govern.serve")
 SIM = ("make sim", "python -m govern.sim", ".venv/bin/python -m govern.sim")
 PYTHON = ("python", ".venv/bin/python", "python3")
+SUBPROCESSES = ("curl", "redis-cli")
+"""Commands a page may run as they are (besides Python)."""
 
 
 class UntestedBlock(AssertionError):
@@ -57,6 +63,8 @@ class PageRun:
         """Running gateway processes by documented port (replicas run side by side)."""
         self.namespace: dict[str, Any] = {"__name__": "__main__"}
         self.printed = ""
+        self.shell: Any = None
+        """The IPython shell of a page written as notebook cells."""
 
     def map_text(self, documented: str, real: str) -> None:
         """Rewrite `documented` (a DSN, say) to `real` in later blocks, files and commands."""
@@ -86,6 +94,8 @@ class PageRun:
         """Run every block in order; returns the illustrative blocks it skipped."""
         skipped: list[Block] = []
         previous: Block | None = None
+        if is_notebook_page(blocks):
+            self.shell = notebook_shell(self.namespace)
         for block in blocks:
             if block.is_output:
                 self.check_output(block, previous)
@@ -118,6 +128,9 @@ class PageRun:
 
     def run_python(self, block: Block) -> None:
         """Run a Python block in the page's namespace, capturing what it prints."""
+        if self.shell is not None:
+            self.printed = run_cell(self.shell, self.rewrite(block.code), block.where)
+            return
         code = compile(self.rewrite(block.code), block.where, "exec")
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
@@ -134,7 +147,7 @@ class PageRun:
 
     def run_command(self, block: Block, command: str) -> str:
         """Run one shell command (or its in-process equivalent); returns what it printed."""
-        argv = shlex.split(command)
+        argv = [os.path.expandvars(arg) for arg in shlex.split(command)]
         head = " ".join(argv[:3])
         if command.startswith(GATEWAY):
             return self.serve(_make_args(argv) if argv[0] == "make" else argv[3:])
@@ -142,6 +155,8 @@ class PageRun:
             args = _make_args(argv) if argv[0] == "make" else argv[3:]
             port = int(args[args.index("--port") + 1]) if "--port" in args else 4010
             self.map_address(port, self.sim.url.removeprefix("http://"))
+            return ""
+        if argv[0] == "redis-server":  # the test's Redis server stands in for it
             return ""
         if argv[0] == "export":
             name, _, value = argv[1].partition("=")
@@ -152,7 +167,7 @@ class PageRun:
             return ""
         if argv[0] in PYTHON:
             argv = [sys.executable, *argv[1:]]
-        elif argv[0] != "curl":
+        elif argv[0] not in SUBPROCESSES:
             raise UntestedBlock(f"{block.where}: no test runs `{head}`; tag the block")
         result = subprocess.run(
             [self.rewrite(arg) for arg in argv],
@@ -198,7 +213,10 @@ class PageRun:
 
     def stop(self, port: int | None = None) -> None:
         """Stop the gateway on a documented port (default: all) as Ctrl-C does, which
-        flushes the request log."""
+        flushes the request log; with no port, also a notebook page's embedded gateway."""
+        if port is None and self.shell is not None:
+            close_notebook()
+            self.shell = None
         for documented in [port] if port is not None else list(self.gateways):
             process = self.gateways.pop(documented, None)
             if process is None:

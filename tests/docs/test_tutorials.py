@@ -16,6 +16,7 @@ from tests.conftest import ROOT
 from tests.docs.blocks import Block, blocks
 from tests.docs.runner import PageRun
 from tests.postgres import PostgresServer
+from tests.redis_server import RedisServer
 
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
 
@@ -50,6 +51,8 @@ def illustrative_blocks() -> list[Block]:
 
 DOCUMENTED_DSN = "postgresql://govern:secret@127.0.0.1:5432/govern"
 """The PostgreSQL server the tutorials show; the tests put a real one in its place."""
+DOCUMENTED_REDIS = "redis://127.0.0.1:6379/0"
+"""The Redis server the tutorials show; the tests put a real one in its place."""
 
 
 @pytest.fixture
@@ -71,6 +74,9 @@ def test_tutorial_runs_as_written(
     if DOCUMENTED_DSN in page.read_text():
         server: PostgresServer = request.getfixturevalue("docs_pg_server")
         reader.map_text(DOCUMENTED_DSN, server.dsn(server.create_database()))
+    if DOCUMENTED_REDIS in page.read_text():
+        redis: RedisServer = request.getfixturevalue("docs_redis_server")
+        reader.map_text(DOCUMENTED_REDIS, redis.url)
     try:
         reader.run(blocks(page, ROOT))
     finally:

@@ -268,7 +268,7 @@ async def test_concurrency_cap_holds_and_releases_on_cancel(serve: ServeFactory)
         slow.cancel()  # the client goes away mid-call
         with pytest.raises(asyncio.CancelledError):
             await slow
-    for _ in range(50):  # the server notices the disconnect and frees the slot
+    for _ in range(200):  # the call ends (or the server notices the disconnect): slot freed
         if ask(server, max_tokens=1).status_code == 200:
             break
         await asyncio.sleep(0.1)

@@ -106,3 +106,13 @@ def test_input_only_models_are_left_out_of_a_usage_with_output(panel: CatalogPan
     assert panel.skipped and not set(panel.skipped) & set(panel.costs["model"])
     panel.output_tokens.value = 0
     assert not panel.skipped
+
+
+def test_price_index_covers_every_listed_model() -> None:
+    from govern.catalog import default_catalog
+    from govern.panels.catalog_panel import price_index
+
+    catalog = default_catalog()
+    index = price_index(catalog)
+    assert set(catalog.listed()) <= set(index)
+    assert any(name.startswith("bedrock/") for name in index)
