@@ -1,7 +1,11 @@
 """Profile a running gateway under load with py-spy and summarise where its time goes.
 
-py-spy samples the process without pausing it (`--nonblocking`) and leaves out idle
-samples (the event loop waiting in epoll), so the samples are the process's busy time.
+py-spy samples the process without pausing it (`--nonblocking`) and keeps only samples of
+the thread holding the GIL (`--gil`): waiting for the GIL (the request log's writer thread
+holds it now and then) would otherwise be charged to whatever frame was waiting, and idle
+time (the event loop in epoll) is left out too. So the samples are Python's busy time;
+native work done without the GIL (SQLite's C insert in the writer thread) is not in them,
+and shows instead as the CPU difference between govern with and without the log.
 The summary attributes each sample to a layer (by the file of its innermost frame) and
 to functions (self time: innermost frame; inclusive: anywhere on the stack).
 """
@@ -42,6 +46,7 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("multidict/", "aiohttp (upstream client)"),
     ("yarl/", "aiohttp (upstream client)"),
     ("asyncio/", "asyncio"),
+    ("anyio/", "anyio (Litestar's stream task group)"),
     ("sqlite3/", "SQLite"),
     ("concurrent/", "threads (to_thread)"),
     ("threading", "threads (to_thread)"),
@@ -124,6 +129,7 @@ def record(pid: int, seconds: float, out: Path, cpus: str | None) -> subprocess.
         executable,
         "record",
         "--nonblocking",
+        "--gil",
         "--rate",
         "500",
         "--duration",

@@ -213,7 +213,7 @@ class Accountant:
     ) -> None:
         """Record a request refused before any upstream call (it consumed no quota)."""
         provider = route.provider if route else ""
-        served = route.model if route else model
+        served = route.model if route else ""  # an unknown name must not become a label
         self.metrics.errors.labels(provider, served, error.type).inc()
         self.metrics.requests.labels(provider, served, str(error.status)).inc()
         if self.log is None:

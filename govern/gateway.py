@@ -12,7 +12,7 @@ import msgspec
 
 from govern import pipeline
 from govern.accounting import Accountant
-from govern.cache import open_cache
+from govern.cache import CacheUsageSource, open_cache
 from govern.catalog import Catalog
 from govern.config import GovernConfig, default_config
 from govern.governance.caps import Cap
@@ -73,6 +73,7 @@ class Gateway:
         self.accountant = Accountant(self.catalog, None, self.metrics, self.gate)
         self.cache = open_cache(self.config.cache, self.data_dir)
         """The response cache (off unless configured or asked for per request)."""
+        self.governance.cache_usage = CacheUsageSource(self.cache)
         self._starting = asyncio.Lock()
 
     async def start(self) -> None:

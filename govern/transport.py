@@ -1,9 +1,10 @@
-"""The upstream HTTP transport: one small async interface, two implementations.
+"""The upstream HTTP transport: one small async interface, three implementations.
 
 Providers build requests as bytes and read responses as bytes; which HTTP client moves
-them is a deployment choice. aiohttp is the default because, measured on a 2-core machine,
-httpx's async connection pool gives about a tenth of its throughput under concurrency
-(docs/benchmarks.md). Both keep pooled keep-alive connections.
+them is a deployment choice. aiohttp is the configured default because, measured on a
+2-core machine, httpx's async connection pool gives about a tenth of its throughput under
+concurrency; govern's own client (`httptools`, govern/http1.py) spends about a tenth of
+aiohttp's CPU per call (docs/benchmarks.md). All keep pooled keep-alive connections.
 """
 
 from __future__ import annotations

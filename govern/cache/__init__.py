@@ -4,6 +4,10 @@
 See docs/cache.md. The request path uses `Cache.lookup` before any upstream call and
 `Cache.store` after a successful one; `resolve_policy` and `parse_cache_headers` decide
 what applies to a request, `scope_id` which partition it reads and writes.
+
+From a notebook or script, `govern.cache.stats()` and `govern.cache.clear(scope)` act on
+the gateway `govern.client()` calls (the embedded one, or the one chosen with
+`govern.connect(url, admin_key=...)`).
 """
 
 from govern.cache.backend import (
@@ -14,8 +18,10 @@ from govern.cache.backend import (
     decode_response,
     encode_response,
 )
-from govern.cache.cache import Cache, CacheHit, CacheLookup, CacheResult, CacheStats, open_cache
+from govern.cache.cache import Cache, CacheHit, CacheLookup, CacheResult, open_cache
+from govern.cache.counters import CacheStats
 from govern.cache.keys import RequestKeys, canonical, request_keys, semantic_skip
+from govern.cache.manage import CacheUnavailable, clear, stats
 from govern.cache.policy import (
     CachePolicy,
     RequestCacheOptions,
@@ -24,6 +30,7 @@ from govern.cache.policy import (
     scope_id,
 )
 from govern.cache.stream import chunks_to_completion, completion_to_chunks, completion_usage
+from govern.cache.usage import CacheUsageSource
 
 __all__ = [
     "BackendStats",
@@ -35,11 +42,14 @@ __all__ = [
     "CachePolicy",
     "CacheResult",
     "CacheStats",
+    "CacheUnavailable",
+    "CacheUsageSource",
     "CachedResponse",
     "RequestCacheOptions",
     "RequestKeys",
     "canonical",
     "chunks_to_completion",
+    "clear",
     "completion_to_chunks",
     "completion_usage",
     "decode_response",
@@ -50,4 +60,5 @@ __all__ = [
     "resolve_policy",
     "scope_id",
     "semantic_skip",
+    "stats",
 ]

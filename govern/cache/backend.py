@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import msgspec
 import numpy as np
@@ -119,4 +119,13 @@ class CacheBackend(Protocol):
 
     async def aclose(self) -> None:
         """Finish pending writes and release connections."""
+        ...
+
+
+@runtime_checkable
+class CountsByScope(Protocol):
+    """A backend that counts the live entries of every scope in one pass (optional)."""
+
+    async def stats_by_scope(self, now: float) -> dict[str, BackendStats]:
+        """Counts of live entries, by scope (scopes without any left out)."""
         ...

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,10 +27,12 @@ from govern.cache.backend import (
     CacheBackend,
     CachedResponse,
     CacheEntry,
+    CountsByScope,
     Vector,
     decode_response,
     encode_response,
 )
+from govern.cache.counters import NO_ENTRIES, CacheStats, Counts, stats_of
 from govern.cache.embedder import Embedder
 from govern.cache.guard import compatible
 from govern.cache.keys import RequestKeys, request_keys
@@ -93,20 +95,6 @@ class CacheLookup:
         return headers
 
 
-@dataclass(frozen=True, slots=True)
-class CacheStats:
-    """Live entries and this process's counters since start."""
-
-    entries: int
-    with_vectors: int
-    exact_hits: int
-    semantic_hits: int
-    misses: int
-    stores: int
-    saved_nanos: int
-    errors: int
-
-
 class Cache:
     """The exact and semantic layers over one backend."""
 
@@ -124,8 +112,8 @@ class Cache:
         self.clock = clock
         self._semantic_unavailable: str | None = None
         self._purger: asyncio.Task[None] | None = None
-        self._counts = {"exact": 0, "semantic": 0, "miss": 0, "stores": 0, "errors": 0}
-        self._saved = 0
+        self._counts: dict[str, Counts] = {}
+        """Counters by scope (bounded by the number of keys, teams and customers)."""
 
     async def start(self) -> None:
         """Open the backend, purge what expired, start background purges; with
@@ -160,6 +148,7 @@ class Cache:
             embedding_model=self.config.embedding_model,
         )
         found.keys = keys
+        counts = self._scope(scope)
         now = self.clock()
         try:
             entry = await self.backend.get(scope, keys.request_hash, now)
@@ -170,13 +159,25 @@ class Cache:
             else:
                 found.semantic_skip = "mode is exact"
         except Exception as exc:
-            self._counts["errors"] += 1
+            counts.errors += 1
             log.warning("cache lookup failed (treated as a miss): %r", exc)
             found.hit = None
-        self._counts[found.result] += 1
-        if found.hit is not None and found.hit.saved_nanos is not None:
-            self._saved += found.hit.saved_nanos
+        hit = found.hit
+        if hit is None:
+            counts.miss += 1
+        elif hit.layer == "exact":
+            counts.exact += 1
+        else:
+            counts.semantic += 1
+        if hit is not None and hit.saved_nanos is not None:
+            counts.saved += hit.saved_nanos
         return found
+
+    def _scope(self, scope: str) -> Counts:
+        counts = self._counts.get(scope)
+        if counts is None:
+            counts = self._counts[scope] = Counts()
+        return counts
 
     async def _semantic(self, found: CacheLookup, policy: CachePolicy, now: float) -> None:
         keys = found.keys
@@ -255,10 +256,10 @@ class Cache:
         try:
             await self.backend.put(entry)
         except Exception as exc:
-            self._counts["errors"] += 1
+            self._scope(lookup.scope).errors += 1
             log.warning("cache store failed: %r", exc)
             return False
-        self._counts["stores"] += 1
+        self._scope(lookup.scope).stores += 1
         return True
 
     async def clear(self, scope: str | None = None) -> int:
@@ -266,18 +267,31 @@ class Cache:
         return await self.backend.clear(scope)
 
     async def stats(self, scope: str | None = None) -> CacheStats:
-        """Live entries (of one scope, or all) and the hit counters."""
+        """Live entries and the counters since start, of one scope or of all."""
         live: BackendStats = await self.backend.stats(self.clock(), scope)
-        return CacheStats(
-            entries=live.entries,
-            with_vectors=live.with_vectors,
-            exact_hits=self._counts["exact"],
-            semantic_hits=self._counts["semantic"],
-            misses=self._counts["miss"],
-            stores=self._counts["stores"],
-            saved_nanos=self._saved,
-            errors=self._counts["errors"],
-        )
+        if scope is None:
+            counts = Counts()
+            for each in self._counts.values():
+                counts.add(each)
+        else:
+            counts = self._counts.get(scope) or Counts()
+        return stats_of(live, counts)
+
+    async def scope_stats(self, scopes: Iterable[str]) -> dict[str, CacheStats]:
+        """The stats of each of `scopes` that holds entries or was used since start."""
+        wanted = list(dict.fromkeys(scopes))
+        now = self.clock()
+        if isinstance(self.backend, CountsByScope):
+            live = await self.backend.stats_by_scope(now)
+        else:
+            found = await asyncio.gather(*(self.backend.stats(now, s) for s in wanted))
+            live = dict(zip(wanted, found, strict=True))
+        out: dict[str, CacheStats] = {}
+        for scope in wanted:
+            stats = stats_of(live.get(scope, NO_ENTRIES), self._counts.get(scope) or Counts())
+            if stats.used:
+                out[scope] = stats
+        return out
 
     async def _purge_forever(self) -> None:
         while True:

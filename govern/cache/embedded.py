@@ -184,6 +184,16 @@ class EmbeddedBackend:
         ]
         return BackendStats(entries=len(live), with_vectors=sum(e.vector is not None for e in live))
 
+    async def stats_by_scope(self, now: float) -> dict[str, BackendStats]:
+        """Counts of live entries, by scope, in one pass."""
+        counts: dict[str, list[int]] = {}
+        for (scope, _), e in self._entries.items():
+            if e.expires > now:
+                count = counts.setdefault(scope, [0, 0])
+                count[0] += 1
+                count[1] += e.vector is not None
+        return {s: BackendStats(entries=n, with_vectors=v) for s, (n, v) in counts.items()}
+
     def _write(self, op: Callable[[sqlite3.Connection, Any], None], arg: Any) -> None:
         if self._writer is None:
             return

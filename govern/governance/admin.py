@@ -347,8 +347,14 @@ class Admin:
         self, groups: Sequence[tuple[EntityRef, Sequence[Cap]]]
     ) -> list[api.EntityUsage]:
         source = self._gov.usage
+        cache = self._gov.cache_usage
+        partitions = (
+            await cache.cache_usage([str(ref) for ref, _ in groups])
+            if cache is not None and groups
+            else None
+        )
         if source is None:
-            return entity_usage(groups, None)
+            return entity_usage(groups, None, partitions)
         caps = [c for _, cs in groups for c in cs]
         readings = await source.usage(caps, self._gov.clock()) if caps else {}
-        return entity_usage(groups, readings)
+        return entity_usage(groups, readings, partitions)

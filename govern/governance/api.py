@@ -267,11 +267,33 @@ class CapUsageOut(Struct, **_Out):
     """Null for a window that never resets (or without a ledger)."""
 
 
-class EntityUsage(Struct, **_Out):
+class CacheUsageOut(Struct, **_Out):
+    """An entity's partition of the response cache: its live entries and this process's
+    counters since start."""
+
+    scope: str
+    """The partition (`key:<id>`, `team:<id>`, `customer:<id>`): it holds entries when the
+    cache's `scope` is that tier."""
+    entries: int
+    """Live entries."""
+    hits: int
+    """Requests answered from the cache (both layers)."""
+    exact_hits: int
+    semantic_hits: int
+    misses: int
+    """Requests with the cache on that it could not answer."""
+    saved_usd: Decimal
+    """What the hits would have cost, exactly."""
+
+
+class EntityUsage(Struct, omit_defaults=True, **_Out):
     """`GET /api/usage`: the caps of one entity."""
 
     entity: str
     caps: list[CapUsageOut]
+    cache: CacheUsageOut | None = None
+    """Its cache partition, when that holds entries or was used since start; left out
+    otherwise."""
 
 
 class KeySelf(Struct, **_Out):

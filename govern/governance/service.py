@@ -23,7 +23,7 @@ from govern.governance.admin import Admin
 from govern.governance.build import FieldError
 from govern.governance.database import Database, open_database
 from govern.governance.declared import declare
-from govern.governance.meters import UsageSource
+from govern.governance.meters import CacheSource, UsageSource
 from govern.governance.model import Entities
 from govern.governance.principal import Principal
 from govern.governance.registry import Registry, utcnow
@@ -55,6 +55,9 @@ class Governance:
         self.data_dir = Path(data_dir)
         self.usage = usage
         """The ledger's counters for `GET /api/usage`; set by the gateway when it has one."""
+        self.cache_usage: CacheSource | None = None
+        """The response cache's statistics per entity for `GET /api/usage`; set by the
+        gateway."""
         self.clock = clock
         self.registry = Registry(require_key=config.governance.require_key, clock=clock)
         self.admin = Admin(self)

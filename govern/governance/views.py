@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from govern.governance.api import (
     BudgetOut,
+    CacheUsageOut,
     CapUsageOut,
     CustomerOut,
     EntityUsage,
@@ -17,7 +18,7 @@ from govern.governance.api import (
     TeamOut,
 )
 from govern.governance.caps import NANOS_PER_USD, Cap
-from govern.governance.meters import CapUsage
+from govern.governance.meters import CacheReading, CapUsage
 from govern.governance.model import (
     Budget,
     Customer,
@@ -177,18 +178,38 @@ def cap_usage_out(cap: Cap, usage: CapUsage | None, known: bool) -> CapUsageOut:
     )
 
 
+def cache_usage_out(scope: str, reading: CacheReading) -> CacheUsageOut:
+    """A cache partition's statistics."""
+    return CacheUsageOut(
+        scope=scope,
+        entries=reading.entries,
+        hits=reading.exact_hits + reading.semantic_hits,
+        exact_hits=reading.exact_hits,
+        semantic_hits=reading.semantic_hits,
+        misses=reading.misses,
+        saved_usd=Decimal(reading.saved_nanos) / NANOS_PER_USD,
+    )
+
+
 def entity_usage(
     groups: Sequence[tuple[EntityRef, Sequence[Cap]]],
     usage: Mapping[str, CapUsage] | None,
+    cache: Mapping[str, CacheReading] | None = None,
 ) -> list[EntityUsage]:
-    """Caps grouped by entity with their use (`usage` None: no ledger attached)."""
-    return [
-        EntityUsage(
-            entity=str(ref),
-            caps=[
-                cap_usage_out(c, None if usage is None else usage.get(c.id), usage is not None)
-                for c in caps
-            ],
+    """Caps grouped by entity with their use (`usage` None: no ledger attached), and the
+    entity's cache partition when `cache` has it."""
+    out = []
+    for ref, caps in groups:
+        entity = str(ref)
+        reading = None if cache is None else cache.get(entity)
+        out.append(
+            EntityUsage(
+                entity=entity,
+                caps=[
+                    cap_usage_out(c, None if usage is None else usage.get(c.id), usage is not None)
+                    for c in caps
+                ],
+                cache=None if reading is None else cache_usage_out(entity, reading),
+            )
         )
-        for ref, caps in groups
-    ]
+    return out

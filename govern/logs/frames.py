@@ -28,7 +28,9 @@ from govern.logs.store import StoreSource, opened
 if TYPE_CHECKING:
     import pandas as pd
 
-_COUNTS = frozenset(("id", "attempts", "requests", "errors", "unpriced_count", *TOKEN_COLUMNS))
+_COUNTS = frozenset(
+    ("id", "attempts", "requests", "errors", "unpriced_count", "cache_hits", *TOKEN_COLUMNS)
+)
 
 
 def spend(
@@ -49,6 +51,10 @@ def spend(
     to the Unix epoch. `cost_nanos` is the exact integer sum, `cost_usd` its (nullable) float view;
     both are missing (not 0) for a group with no priced row, and `unpriced_count` counts the
     rows without a price. `attempts` counts rows, `requests` distinct request ids.
+
+    The gateway cache: `saved_nanos` is the exact sum of what the hits would have cost,
+    `saved_usd` its float view (missing when no hit saved anything), `cache_hits` the rows
+    answered from the cache and `hit_ratio` the share of `requests` they are.
     """
     groups = group_columns(group_by)
     bucket = bucket_seconds(freq)
@@ -57,13 +63,21 @@ def spend(
         sql, params = select_spend(w, groups, bucket)
         names, rows = store.fetch(sql, params)
         frame = to_frame(store.dialect, names, rows)
+    # Floats only for display: each from the exact integer sum, never summed themselves.
+    position = len(groups) + (bucket is not None)
+    frame.insert(position, "cost_usd", _usd(frame["cost_nanos"]))
+    saved = list(frame.columns).index("saved_nanos") + 1
+    frame.insert(saved, "saved_usd", _usd(frame["saved_nanos"]))
+    frame["hit_ratio"] = (frame["cache_hits"] / frame["requests"]).astype("Float64")
+    return frame
+
+
+def _usd(nanos: pd.Series) -> pd.Series:
+    """Exact integer nano-dollar sums as (nullable) float dollars, for display."""
     import pandas as pd
 
-    # Floats only for display: each from the exact integer sum, never summed themselves.
-    usd = [None if pd.isna(n) else float(nanos_to_usd(int(n))) for n in frame["cost_nanos"]]
-    position = len(groups) + (bucket is not None)
-    frame.insert(position, "cost_usd", pd.Series(usd, index=frame.index, dtype="Float64"))
-    return frame
+    usd = [None if pd.isna(n) else float(nanos_to_usd(int(n))) for n in nanos]
+    return pd.Series(usd, index=nanos.index, dtype="Float64")
 
 
 def requests(
@@ -93,7 +107,9 @@ def to_frame(dialect: Dialect, names: list[str], rows: list[tuple[Any, ...]]) ->
     import pandas as pd
 
     decoded = [dialect.decode(names, row) for row in rows]
-    frame = pd.DataFrame.from_records(decoded, columns=names)
+    # Object columns first: inferred, an integer column with a null would become float64
+    # and lose exactness past 2**53 before it could be made nullable Int64.
+    frame = pd.DataFrame(decoded, columns=names, dtype=object)
     for name in names:
         column = frame[name]
         if name == "ts":

@@ -73,6 +73,13 @@ class SpendRow(Struct, kw_only=True):
     cost_output_nanos: int | None
     cost_reasoning_nanos: int | None
     saved_nanos: int | None
+    """What the group's cache hits would have cost, in nano-dollars; null if nothing saved."""
+    saved_usd: Decimal | None = None
+    """The same in dollars, exactly."""
+    cache_hits: int = 0
+    """Rows answered from the gateway's cache (`cache` is `exact` or `semantic`)."""
+    hit_ratio: float = 0.0
+    """`cache_hits` / `requests`."""
 
 
 class SpendPage(Struct, kw_only=True):
@@ -156,6 +163,10 @@ def _spend_row(names: list[str], values: list[object], groups: list[str]) -> Spe
     row["group"] = {g: _text(row.pop(g)) for g in groups}
     row["period"] = None if period is None else datetime.fromtimestamp(cast(int, period), tz=UTC)
     row["cost_usd"] = None if cost is None else nanos_to_usd(cast(int, cost))
+    saved = row["saved_nanos"]
+    row["saved_usd"] = None if saved is None else nanos_to_usd(cast(int, saved))
+    hits, requests = cast(int, row["cache_hits"]), cast(int, row["requests"])
+    row["hit_ratio"] = hits / requests if requests else 0.0
     return msgspec.convert(row, SpendRow)
 
 

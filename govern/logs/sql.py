@@ -204,7 +204,8 @@ def select_spend(
     limit: int | None = None,
     offset: int = 0,
 ) -> tuple[str, list[Any]]:
-    """Per group (and time bucket): attempts, requests, errors, unpriced_count, tokens, costs."""
+    """Per group (and time bucket): attempts, requests, errors, unpriced_count, tokens, costs,
+    then cache_hits (rows answered from the gateway's cache)."""
     keys = list(groups)
     select = list(groups)
     if bucket is not None:
@@ -218,6 +219,7 @@ def select_spend(
         "SUM(CASE WHEN unpriced THEN 1 ELSE 0 END) AS unpriced_count",
         *(f"SUM({c}) AS {c}" for c in TOKEN_COLUMNS),
         *(f"SUM({c}) AS {c}" for c in COST_COLUMNS[1:]),
+        "SUM(CASE WHEN cache <> 'miss' THEN 1 ELSE 0 END) AS cache_hits",
     ]
     sql = f"SELECT {', '.join(select)} FROM requests{w.sql()}"
     if keys:

@@ -89,7 +89,7 @@ class GovernMagic:
     def __call__(self, line: str) -> object:
         """Run one `%govern` line; returns what the cell should show (or None)."""
         try:
-            words = shlex.split(line) or ["status"]
+            words = shlex.split(line, comments=True) or ["status"]
             if words[0] not in COMMANDS:
                 raise UsageError(f"unknown command {words[0]!r}")
             args = _parser().parse_args(words)

@@ -37,7 +37,8 @@ GROUP_ALIASES: dict[str, str] = {
 """Short names `%govern spend --by` accepts for the log's group columns."""
 
 BUDGETS_PENDING = (
-    "budgets arrive with the governance issue (#4): this gateway does not serve GET /api/usage yet"
+    "this gateway does not serve GET /api/usage (an older or different gateway): "
+    "budgets are not available from it"
 )
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)$", re.IGNORECASE)
@@ -257,6 +258,7 @@ class RemoteSource:
                 for name in ("group", "period", "cost_usd"):
                     data.pop(name)
                 row["cost_usd"] = None if item.cost_usd is None else float(item.cost_usd)
+                data["saved_usd"] = None if item.saved_usd is None else float(item.saved_usd)
                 rows.append({**row, **data})
             cursor = page.next_cursor
             if cursor is None:

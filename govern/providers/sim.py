@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from govern.config import ProviderConfig
+from govern.errors import UpstreamStatusError
 from govern.providers.base import Call, ChatResult, EmbeddingResult, now
 from govern.sim import engine
 from govern.sim.inputs import SimPrompt, openai_prompt
@@ -161,14 +162,25 @@ class SimProvider:
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
 
+    def _check(self, request: ChatCompletionRequest) -> None:
+        problem = engine.output_too_large(
+            request.output_limit, self.config.default_output_tokens, request.n or 1
+        )
+        if problem is not None:
+            raise UpstreamStatusError(
+                problem, provider=self.name, upstream_status=400, param="max_tokens"
+            )
+
     async def chat(self, request: ChatCompletionRequest, call: Call) -> ChatResult:
         """A sim completion after the configured latency."""
+        self._check(request)
         await self._latency()
         body, usage = completion(request, call.model, self.config.default_output_tokens)
         return ChatResult(completion=body, usage=usage)
 
     async def stream(self, request: ChatCompletionRequest, call: Call) -> SimStream:
         """A sim stream; the first chunk comes after the configured latency."""
+        self._check(request)
         await self._latency()
         chunks, usage = stream_chunks(request, call.model, self.config.default_output_tokens)
         return SimStream(chunks, usage, self.config.chunk_interval_ms / 1000)

@@ -42,9 +42,9 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
 
     @post("/anthropic/v1/messages", status_code=200)
     async def messages(request: Request[Any, Any, Any]) -> Response[Any]:
-        ctx = start(request, None)
+        ctx = await start(request, None)
         try:
-            admit(ctx, gateway, request.headers)
+            await admit(ctx, gateway, request.headers)
             try:
                 body = await request.body()
             except HTTPException as exc:

@@ -98,7 +98,8 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
             "openapi": Operation(
                 summary="Spend per group and period",
                 description="Cost (exact decimal dollars), tokens, requests and errors per "
-                "`group_by` (comma-separated columns) and `freq` period (`1h`, `1D`).",
+                "`group_by` (comma-separated columns) and `freq` period (`1h`, `1D`), with "
+                "the gateway cache's hits, hit ratio and what the hits saved.",
                 tag="Request log",
                 response=SpendPage,
                 errors=(400, 401, 403, 503),
@@ -116,8 +117,8 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
         opt={
             "openapi": Operation(
                 summary="Cache statistics",
-                description="Live entries (all, or of one `scope` such as `key:nb`) and this "
-                "process's hit, miss and store counters since start.",
+                description="Live entries and this process's hit, miss and store counters "
+                "since start: of every scope, or of one `scope` such as `key:nb`.",
                 tag="Cache",
                 response=CacheStats,
                 errors=(401, 403),

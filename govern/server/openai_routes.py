@@ -25,7 +25,7 @@ encode = msgspec.json.Encoder().encode
 JSON = "application/json"
 
 
-def start(request: Request[Any, Any, Any], gateway: Gateway | None) -> RequestContext:
+async def start(request: Request[Any, Any, Any], gateway: Gateway | None) -> RequestContext:
     """A request context whose id every response of this request will carry, for the
     caller authenticated (when `gateway` is given) by the virtual key it presented
     (`Authorization: Bearer`, `x-govern-key`, or the Anthropic SDK's `x-api-key`),
@@ -35,14 +35,19 @@ def start(request: Request[Any, Any, Any], gateway: Gateway | None) -> RequestCo
     state["request_id"] = ctx.request_id
     state["govern_ctx"] = ctx  # the app observes its overhead when the response starts
     if gateway is not None:
-        admit(ctx, gateway, request.headers)
+        await admit(ctx, gateway, request.headers)
     return ctx
 
 
-def admit(ctx: RequestContext, gateway: Gateway, headers: Mapping[str, str]) -> None:
-    """Resolve the caller's virtual key (401/403 for unknown, inactive, expired keys) and
-    read its per-request options (`x-govern-cache*`: 400 naming a bad header)."""
-    ctx.principal = gateway.gate.authenticate(ctx.api_key)
+async def admit(ctx: RequestContext, gateway: Gateway, headers: Mapping[str, str]) -> None:
+    """Resolve the caller's virtual key (401/403 for unknown, inactive, expired keys; the
+    refusal is logged) and read its per-request options (`x-govern-cache*`: 400 naming a
+    bad header)."""
+    try:
+        ctx.principal = gateway.gate.authenticate(ctx.api_key)
+    except GovernError as exc:
+        await gateway.accountant.rejected(ctx.request_id, "", False, exc)
+        raise
     ctx.authenticated = True
     ctx.cache_options = parse_cache_headers(headers)
 
@@ -109,7 +114,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
     async def chat_completions(request: Request[Any, Any, Any]) -> ASGIResponse:
         # ASGI responses, not Response/Stream: Litestar sends them as they are instead of
         # converting them, about 90 µs less per request (docs/benchmarks.md).
-        ctx = start(request, gateway)
+        ctx = await start(request, gateway)
         chat, extras = decode_chat_request(await request.body())
         reply = await gateway.chat(chat, extras, ctx)
         headers = reply.headers(ctx)
@@ -122,7 +127,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
 
     @post("/v1/embeddings", status_code=200)
     async def embeddings(request: Request[Any, Any, Any]) -> Response[bytes]:
-        ctx = start(request, gateway)
+        ctx = await start(request, gateway)
         body = decode_embedding_request(await request.body())
         reply = await gateway.embeddings(body, ctx)
         headers = reply.headers(ctx)
@@ -130,7 +135,7 @@ def routes(gateway: Gateway) -> list[HTTPRouteHandler]:
 
     @get("/v1/models")
     async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
-        ctx = start(request, gateway)
+        ctx = await start(request, gateway)
         return Response(
             encode(gateway.models(ctx.principal)),
             media_type=JSON,

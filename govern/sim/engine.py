@@ -30,6 +30,22 @@ _TEXT = (
 VOCABULARY: tuple[str, ...] = tuple(_TEXT.split())
 
 
+MAX_OUTPUT_TOKENS = 131_072
+"""The most words the sim writes for one request, all choices together; like a real
+model's maximum output, a request asking for more is refused (400)."""
+
+
+def output_too_large(limit: int | None, default_limit: int, n: int) -> str | None:
+    """Why a request asks for more output than the sim writes, or None if it does not."""
+    total = (default_limit if limit is None else limit) * n
+    if total <= MAX_OUTPUT_TOKENS:
+        return None
+    return (
+        f"max_tokens is too large: {limit} x n={n} = {total} tokens. This model supports "
+        f"at most {MAX_OUTPUT_TOKENS} completion tokens per request."
+    )
+
+
 def count_tokens(text: str) -> int:
     """Tokens in `text`: its whitespace-separated words."""
     return len(text.split())
@@ -98,6 +114,8 @@ def generate(
                 output_tokens=count_tokens(chosen.name + " " + arguments),
             )
     n = default_limit if limit is None else limit
+    if n > MAX_OUTPUT_TOKENS:  # callers check first; this keeps memory bounded regardless
+        raise ValueError(output_too_large(limit, default_limit, 1))
     if json_schema is not None:
         text = _placeholder_json(json_schema)
         return SimReply(

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from govern.sim.engine import output_too_large
 from govern.wire.openai import (
     AssistantMessage,
     ChatCompletionRequest,
@@ -202,6 +203,9 @@ def check_chat(request: ChatRequest) -> None:
             "are specified.",
             "tool_choice",
         )
+    limit = request.max_completion_tokens or request.max_tokens
+    if limit is not None and (problem := output_too_large(limit, limit, request.n or 1)):
+        raise RequestProblem(problem, "max_tokens", "invalid_value")
     _check_tool_turns(request)
 
 

@@ -16,6 +16,9 @@ _CHAT_FIELDS = frozenset(ChatCompletionRequest.__struct_fields__)
 _EXTRAS_DECODER = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _CHAT_DECODER = msgspec.json.Decoder(ChatCompletionRequest)
 _EMBEDDING_DECODER = msgspec.json.Decoder(EmbeddingRequest)
+MAX_OUTPUT_TOKENS = 10_000_000
+"""An output limit above this is a mistake whatever the model (and would make the
+gateway's own estimates and the sim allocate without bound)."""
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 
 
@@ -60,6 +63,11 @@ def check_chat_request(request: ChatCompletionRequest) -> None:
         value = getattr(request, name)
         if value is not None and value < 1:
             raise InvalidRequest(f"`{name}` must be >= 1, got {value}", param=name)
+        if value is not None and value > MAX_OUTPUT_TOKENS and name != "n":
+            raise InvalidRequest(
+                f"`{name}` must be <= {MAX_OUTPUT_TOKENS} (no model writes more), got {value}",
+                param=name,
+            )
     if request.n is not None and request.n > 128:
         raise InvalidRequest(f"`n` must be <= 128, got {request.n}", param="n")
     if request.temperature is not None and not 0 <= request.temperature <= 2:

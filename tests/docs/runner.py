@@ -217,6 +217,10 @@ class PageRun:
         if port is None and self.shell is not None:
             close_notebook()
             self.shell = None
+        if port is None:  # a page may have chosen its gateway with govern.connect
+            from govern.notebook import session
+
+            session.disconnect()
         for documented in [port] if port is not None else list(self.gateways):
             process = self.gateways.pop(documented, None)
             if process is None:

@@ -274,3 +274,12 @@ async def test_concurrency_cap_holds_and_releases_on_cancel(serve: ServeFactory)
         await asyncio.sleep(0.1)
     else:
         pytest.fail("the concurrency slot was never released")
+
+
+def test_refused_keys_are_logged(serve: ServeFactory) -> None:
+    server = serve(governed())
+    assert ask(server, key="gk-nobody").status_code == 401
+    rows = logged(server)
+    assert rows[["attempt", "status", "error_type"]].values.tolist() == [
+        [0, 401, "authentication_error"]
+    ]

@@ -151,3 +151,21 @@ def test_embeddings_validation(sim_gateway: EmbeddedServer) -> None:
     )
     assert response.status_code == 400
     assert error_of(response)["param"] == "input"
+
+
+def test_absurd_output_limits_are_refused_before_any_work(sim_gateway: EmbeddedServer) -> None:
+    huge = post(
+        sim_gateway,
+        '{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
+        ' "max_tokens": 100000000000}',
+    )
+    assert huge.status_code == 400
+    assert error_of(huge)["param"] == "max_tokens"
+    # within the wire limit but beyond what the sim model writes: the provider's 400
+    large = post(
+        sim_gateway,
+        '{"model": "sim/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],'
+        ' "max_tokens": 200000, "n": 2}',
+    )
+    assert large.status_code == 400
+    assert "at most 131072 completion tokens" in str(error_of(large)["message"])
