@@ -258,6 +258,10 @@ class CustomerConfig(Struct, **_Strict):
     """Spending caps of everything the customer owns; empty: unlimited at this tier."""
     rate_limits: list[RateLimitConfig] = field(default_factory=list)
     """Request and token caps of everything the customer owns; empty: unlimited."""
+    cache: CacheSettings | None = None
+    """Cache settings for everything the customer owns (mode, TTL, threshold, scope); unset
+    fields inherit from the tier above, then the `cache` section. Set in this file only
+    (not through the management API)."""
 
 
 class TeamConfig(Struct, **_Strict):
@@ -273,6 +277,10 @@ class TeamConfig(Struct, **_Strict):
     """Spending caps of the team's keys together; empty: unlimited at this tier."""
     rate_limits: list[RateLimitConfig] = field(default_factory=list)
     """Request and token caps of the team's keys together; empty: unlimited."""
+    cache: CacheSettings | None = None
+    """Cache settings for the team's keys (mode, TTL, threshold, scope); unset
+    fields inherit from the tier above, then the `cache` section. Set in this file only
+    (not through the management API)."""
 
 
 class KeyProviderConfig(Struct, **_Strict):
@@ -335,6 +343,10 @@ class VirtualKeyConfig(Struct, **_Strict):
     """Spending caps of this key; empty: unlimited at this tier."""
     rate_limits: list[RateLimitConfig] = field(default_factory=list)
     """Request and token caps of this key; empty: unlimited at this tier."""
+    cache: CacheSettings | None = None
+    """Cache settings for this key (mode, TTL, threshold, scope); unset
+    fields inherit from the tier above, then the `cache` section. Set in this file only
+    (not through the management API)."""
 
 
 class GovernanceConfig(Struct, **_Strict):
@@ -575,6 +587,10 @@ def validate(config: GovernConfig, environ: Mapping[str, str] | None = None) -> 
         raise ConfigError("log.flush_interval_ms: must be >= 0")
     _validate_pricing(config.pricing)
     _validate_cache(config.cache, env)
+    for section in ("customers", "teams", "virtual_keys"):
+        for i, entity in enumerate(getattr(config.governance, section)):
+            if entity.cache is not None:
+                validate_cache_settings(entity.cache, f"governance.{section}[{i}].cache")
     from govern.governance.declared import validate_governance
 
     validate_governance(config, env)

@@ -14,7 +14,7 @@ from govern import pipeline
 from govern.accounting import Accountant
 from govern.cache import CacheUsageSource, open_cache
 from govern.catalog import Catalog
-from govern.config import GovernConfig, default_config
+from govern.config import CacheSettings, GovernConfig, default_config
 from govern.governance.caps import Cap
 from govern.governance.gate import Gate
 from govern.governance.ledger import Ledger
@@ -74,6 +74,18 @@ class Gateway:
         self.cache = open_cache(self.config.cache, self.data_dir)
         """The response cache (off unless configured or asked for per request)."""
         self.governance.cache_usage = CacheUsageSource(self.cache)
+        g = self.config.governance
+        self.cache_settings: dict[tuple[str, str], CacheSettings] = {
+            (tier, e.id): e.cache
+            for tier, entities in (
+                ("customer", g.customers),
+                ("team", g.teams),
+                ("key", g.virtual_keys),
+            )
+            for e in entities
+            if e.cache is not None
+        }
+        """Per-entity cache settings declared in the config file, by (tier, id)."""
         self._starting = asyncio.Lock()
 
     async def start(self) -> None:

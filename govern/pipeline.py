@@ -164,7 +164,14 @@ async def _cache_lookup(
     principal: Principal | None,
 ) -> CacheLookup:
     """Step 3: the cache's answer (a miss when the cache is off for this request)."""
-    policy = resolve_policy(gateway.config.cache, request=ctx.cache_options)
+    tiers = gateway.cache_settings
+    policy = resolve_policy(
+        gateway.config.cache,
+        customer=tiers.get(("customer", principal.customer_id or "")) if principal else None,
+        team=tiers.get(("team", principal.team_id or "")) if principal else None,
+        key=tiers.get(("key", principal.key.id)) if principal else None,
+        request=ctx.cache_options,
+    )
     scope = scope_id(
         policy.scope,
         key_id=principal.key.id if principal else None,

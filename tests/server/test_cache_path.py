@@ -219,3 +219,27 @@ def test_semantic_hit_through_the_gateway(serve: ServeFactory) -> None:
     assert float(hit.headers["x-govern-cache-similarity"]) >= 0.92
     near = ask(server, messages=[{"role": "user", "content": "How do I reset my username?"}])
     assert near.headers["x-govern-cache"] == "miss"
+
+
+def test_cache_settings_per_key(serve: ServeFactory) -> None:
+    config = cached(mode="off")
+    config["governance"]["virtual_keys"][1]["cache"] = {"mode": "exact"}
+    server = serve(config)
+    for _ in range(2):  # key a: the gateway's default, off
+        assert ask(server, key="gk-a").headers["x-govern-cache"] == "miss"
+    assert ask(server, key="gk-b").headers["x-govern-cache"] == "miss"
+    assert ask(server, key="gk-b").headers["x-govern-cache"] == "exact"
+
+
+def test_team_cache_settings_are_inherited_and_validated(serve: ServeFactory) -> None:
+    config = cached(mode="off")
+    config["governance"]["teams"] = [{"id": "eng", "cache": {"mode": "exact"}}]
+    config["governance"]["virtual_keys"][0]["team"] = "eng"
+    server = serve(config)
+    ask(server, key="gk-a")
+    assert ask(server, key="gk-a").headers["x-govern-cache"] == "exact"
+    from govern.config import ConfigError, config_from_dict
+
+    config["governance"]["teams"][0]["cache"] = {"threshold": 2}
+    with pytest.raises(ConfigError, match=r"governance.teams\[0\].cache.threshold"):
+        config_from_dict(config)
