@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -81,21 +82,22 @@ async def handle_chat(
     def estimator_for(route: Route, kind: str) -> Estimator:
         return _chat_estimator(gateway, route, kind, request)
 
+    attempt = partial(
+        attempt_candidates,
+        gateway,
+        ctx,
+        model=request.model,
+        stream=stream,
+        candidates=candidates,
+        principal=principal,
+        estimator_for=estimator_for,
+        extras=extras or {},
+        output_limit=request.output_limit,
+    )
     if stream:
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
         upstream = _with_usage(request)
-        opened = await attempt_candidates(
-            gateway,
-            ctx,
-            model=request.model,
-            stream=True,
-            candidates=candidates,
-            principal=principal,
-            estimator_for=estimator_for,
-            extras=extras or {},
-            output_limit=request.output_limit,
-            run=lambda p, c, cap: p.stream(_limited(upstream, cap), c),
-        )
+        opened = await attempt(run=lambda p, c, cap: p.stream(_limited(upstream, cap), c))
         served = replace(opened.served, cache=lookup.headers())
         reply = StreamReply(chunks=empty(), served=served, stream=opened.result)
         reply.chunks = relay(
@@ -106,18 +108,7 @@ async def handle_chat(
             store=_stream_store(gateway, lookup),
         )
         return reply
-    done = await attempt_candidates(
-        gateway,
-        ctx,
-        model=request.model,
-        stream=False,
-        candidates=candidates,
-        principal=principal,
-        estimator_for=estimator_for,
-        extras=extras or {},
-        output_limit=request.output_limit,
-        run=lambda p, c, cap: p.chat(_limited(request, cap), c),
-    )
+    done = await attempt(run=lambda p, c, cap: p.chat(_limited(request, cap), c))
     result = done.result
     charge = await gateway.accountant.succeeded(done.attempt, result.usage)
     completion = result.completion
