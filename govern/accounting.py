@@ -55,6 +55,11 @@ class Attempt:
     estimate: TokenEstimate | None = None
     ttft: float | None = None
 
+    @property
+    def route_labels(self) -> tuple[str, str]:
+        """The metrics labels of the call: provider and upstream model."""
+        return (self.route.provider, self.route.model)
+
     def first_token(self) -> None:
         """Note the arrival of the first content chunk (once)."""
         if self.ttft is None:
@@ -179,17 +184,19 @@ class Accountant:
         charge = Charge(breakdown, attempt.price)
         if attempt.admission is not None and self.gate is not None:
             await self.gate.settle(attempt.admission, usage, charge.nanos)
-        labels = (attempt.route.provider, attempt.route.model)
-        m = self.metrics
-        m.requests.labels(*labels, str(status)).inc()
-        m.tokens.labels(*labels, "input").inc(usage.input_tokens)
-        m.tokens.labels(*labels, "output").inc(usage.output_tokens)
+        series = self.metrics.served(attempt.route.provider, attempt.route.model)
+        if status == 200:
+            series.requests.inc()
+        else:
+            self.metrics.requests.labels(*attempt.route_labels, str(status)).inc()
+        series.input_tokens.inc(usage.input_tokens)
+        series.output_tokens.inc(usage.output_tokens)
         if breakdown is not None:
-            m.cost.labels(*labels).inc(float(breakdown.total))
+            series.cost.inc(float(breakdown.total))
         if attempt.price is None or attempt.price.unpriced:
-            m.unpriced.labels(*labels).inc()
+            series.unpriced.inc()
         latency = time.perf_counter() - attempt.started
-        m.latency.labels(*labels).observe(latency)
+        series.latency.observe(latency)
         await self._write(attempt, latency, status, error_type, usage, charge)
         return charge
 
