@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib.util
 import logging
+import os
+import socket
 import sys
+from typing import TYPE_CHECKING
 
 from govern.config import find_config, load_config
 from govern.errors import ConfigError
+
+if TYPE_CHECKING:
+    from govern.gateway import Gateway
+
+STARTUP_FAILURE = 3
+"""Exit status when the server cannot start (uvicorn's own, for a failed app start-up)."""
+BACKLOG = 2048
+"""Pending connections the listening socket queues (uvicorn's default)."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,39 +56,113 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = find_config(args.config)
         config = load_config(path)
-        if args.host:
-            config.server.host = args.host
-        if args.port is not None:
-            config.server.port = args.port
+    except ConfigError as exc:
+        print(f"govern: {exc.message}", file=sys.stderr)
+        return 2
+    if args.host:
+        config.server.host = args.host
+    if args.port is not None:
+        config.server.port = args.port
+    host = config.server.host
+    try:
+        sockets = listen(host, config.server.port)
+    except OSError as exc:
+        print(cannot_listen(host, config.server.port, exc), file=sys.stderr)
+        return STARTUP_FAILURE
+    try:
         from govern.gateway import Gateway
 
         gateway = Gateway(config, data_dir=args.data_dir)
     except ConfigError as exc:
+        for sock in sockets:
+            sock.close()
         print(f"govern: {exc.message}", file=sys.stderr)
         return 2
 
+    address = "http://" + _host_port(host, sockets[0].getsockname()[1])
+    source = str(path) if path else "offline default"
+    banner = (
+        f"govern listening on {address} (OpenAI base URL {address}/v1); "
+        f"providers: {', '.join(gateway.live_providers())}; config: {source}"
+    )
+    return _run(gateway, sockets, args.log_level, banner)
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Listening TCP sockets on every address `host` resolves to, bound as asyncio binds
+    them; OSError if any cannot be bound."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            if family == socket.AF_INET6 and not socket.has_ipv6:
+                continue
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            # Listening here too: with SO_REUSEADDR a taken port can fail only at listen().
+            sock.listen(BACKLOG)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    if not sockets:
+        raise OSError(errno.EADDRNOTAVAIL, "no address to listen on (IPv6 is not available)")
+    return sockets
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """The one line telling why the gateway cannot listen on `host:port` and what to do."""
+    where = _host_port(host, port)
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"govern: cannot listen on {where}: the port is already in use; choose another "
+            "with --port N (or server.port in the config file)"
+        )
+    reason = exc.strerror or str(exc)
+    return (
+        f"govern: cannot listen on {where}: {reason}; choose another address with "
+        "--host/--port (or server.host/server.port in the config file)"
+    )
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _run(gateway: Gateway, sockets: list[socket.socket], log_level: str, banner: str) -> int:
+    """Serve on `sockets` until stopped; `banner` is printed once requests are accepted."""
     import uvicorn
 
     from govern.server import create_app
 
-    host, port = config.server.host, config.server.port
-    source = str(path) if path else "offline default"
-    print(
-        f"govern listening on http://{host}:{port} (OpenAI base URL http://{host}:{port}/v1); "
-        f"providers: {', '.join(gateway.live_providers())}; config: {source}",
-        flush=True,
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(banner, flush=True)
+
+    host, port = sockets[0].getsockname()[:2]
+    server = Server(
+        uvicorn.Config(
+            create_app(gateway),
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+            http="httptools" if importlib.util.find_spec("httptools") else "h11",
+            backlog=BACKLOG,
+            timeout_graceful_shutdown=30,
+        )
     )
-    uvicorn.run(
-        create_app(gateway),
-        host=host,
-        port=port,
-        log_level=args.log_level,
-        access_log=False,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
-        timeout_graceful_shutdown=30,
-    )
-    return 0
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=sockets)
+    return 0 if server.started else STARTUP_FAILURE
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""`python -m govern.serve` as a real process: start-up line, clean stops lose no log row."""
+"""`python -m govern.serve` as a real process: start-up line, busy port, clean stops lose no
+log row."""
 
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,7 +14,7 @@ import httpx
 import pytest
 
 import govern.logs
-from tests.process import ServeProcess
+from tests.process import ServeProcess, offline_env
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +59,31 @@ def test_prints_where_it_listens_and_which_providers_are_live(start: Start, tmp_
     assert served.line.startswith(f"govern listening on {served.url}")
     assert "providers: sim" in served.line
     assert "config: offline default" in served.line
+
+
+def test_prints_the_line_only_once_it_accepts_requests(start: Start) -> None:
+    served = start()
+    # One try, no retries: the line must not come before the socket listens.
+    assert httpx.get(f"{served.url}/health", timeout=10).status_code == 200
+
+
+def test_busy_port_is_one_clear_line_and_a_failed_exit(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "govern.serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env=offline_env(),
+        )
+    assert result.returncode == 3
+    assert result.stdout == ""  # never claims to listen
+    assert result.stderr == (
+        f"govern: cannot listen on 127.0.0.1:{port}: the port is already in use; "
+        "choose another with --port N (or server.port in the config file)\n"
+    )
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])

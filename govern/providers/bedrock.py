@@ -1,7 +1,7 @@
 """The `bedrock` provider: AWS Bedrock's Converse and ConverseStream APIs.
 
 Requests are signed with SigV4 by botocore (the `[bedrock]` extra, imported when the
-provider is built). Credentials come from the key (`aws_access_key_id`,
+provider is built; `bedrock_auth`). Credentials come from the key (`aws_access_key_id`,
 `aws_secret_access_key`, optional `aws_session_token`) or, when the key has none, from the
 default AWS credential chain (environment, profiles, SSO, instance and container roles).
 Embeddings are not offered: Converse has none (`embed` answers 400).
@@ -21,16 +21,27 @@ import msgspec
 import yarl
 
 from govern.config import ProviderConfig, ProviderKey
-from govern.errors import ConfigError, UpstreamError, UpstreamStatusError, UpstreamUnavailable
+from govern.errors import UpstreamStatusError, UpstreamUnavailable
 from govern.providers import bedrock_wire as bw
 from govern.providers.base import (
     Call,
     ChatResult,
     EmbeddingResult,
-    retry_after_seconds,
     timeouts_for,
     transport_failure,
     unsupported,
+)
+from govern.providers.bedrock_auth import (
+    INSTALL_HINT,
+    KeySigner,
+    botocore_classes,
+    default_chain_credentials,
+)
+from govern.providers.bedrock_errors import (
+    STREAM_EXCEPTION_STATUS,
+    redact,
+    status_error,
+    stream_exception,
 )
 from govern.providers.bedrock_translate import (
     StreamTranslator,
@@ -43,81 +54,32 @@ from govern.transport import Transport, TransportError, TransportTimeout, Upstre
 from govern.usage import Usage
 from govern.wire.openai import ChatCompletionChunk, ChatCompletionRequest, EmbeddingRequest
 
-__all__ = ["BedrockProvider", "BedrockStream", "split_region_prefix"]
+__all__ = [
+    "INSTALL_HINT",
+    "STREAM_EXCEPTION_STATUS",
+    "BedrockProvider",
+    "BedrockStream",
+    "redact",
+    "split_region_prefix",
+    "status_error",
+    "stream_exception",
+]
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "pip install 'govern[bedrock]'"
 EVENTSTREAM_TYPE = "application/vnd.amazon.eventstream"
-
-# `:exception-type` of stream exception events -> the HTTP status the same error has
-# when Bedrock reports it before the stream starts.
-STREAM_EXCEPTION_STATUS = {
-    "validationException": 400,
-    "throttlingException": 429,
-    "modelStreamErrorException": 424,
-    "modelTimeoutException": 408,
-    "internalServerException": 500,
-    "serviceUnavailableException": 503,
-}
-
-
-def _botocore() -> tuple[Any, Any, Any]:
-    """botocore's signer, request and credentials classes, or ConfigError naming the extra."""
-    try:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-    except ImportError:
-        raise ConfigError(
-            f"the bedrock provider needs botocore and boto3: {INSTALL_HINT}"
-        ) from None
-    auth_log = logging.getLogger("botocore.auth")
-    if auth_log.level == logging.NOTSET:
-        # botocore logs each canonical request at DEBUG, session token included; keep
-        # secrets out of the gateway's logs unless someone asked for that logger by name.
-        auth_log.setLevel(logging.INFO)
-    return SigV4Auth, AWSRequest, Credentials
-
-
-class _KeySigner:
-    """Signs requests with one key's credentials in its region."""
-
-    def __init__(self, key: ProviderKey, region: str, credentials: Any):
-        self.key_name = key.name
-        self.region = region
-        self._credentials = credentials
-        self._sigv4, self._request_class, _ = _botocore()
-
-    async def frozen(self) -> Any:
-        """A consistent (access key, secret, token) snapshot, refreshed if due."""
-        refresh_needed = getattr(self._credentials, "refresh_needed", None)
-        if refresh_needed is not None and refresh_needed():
-            # Refreshing may call STS, SSO or the instance metadata service: not on the loop.
-            return await asyncio.to_thread(self._credentials.get_frozen_credentials)
-        return self._credentials.get_frozen_credentials()
-
-    async def sign(
-        self, url: str, body: bytes, headers: Mapping[str, str]
-    ) -> tuple[dict[str, str], list[str]]:
-        """The headers to send (with `Authorization`), and the secrets to keep out of text."""
-        creds = await self.frozen()
-        request = self._request_class(method="POST", url=url, data=body, headers=dict(headers))
-        self._sigv4(creds, "bedrock", self.region).add_auth(request)
-        secrets = [s for s in (creds.secret_key, creds.token) if s]
-        return dict(request.headers.items()), secrets
 
 
 class BedrockProvider:
     """Bedrock through the Converse API, signed with SigV4."""
 
     def __init__(self, name: str, config: ProviderConfig, transport: Transport):
-        _botocore()
+        botocore_classes()
         self.name = name
         self.config = config
         self.transport = transport
         self._timeouts = timeouts_for(config)
-        self._signers: dict[tuple[str | None, ...], _KeySigner] = {}
+        self._signers: dict[tuple[str | None, ...], KeySigner] = {}
         self._lock = asyncio.Lock()
 
     # --- credentials and URLs ------------------------------------------------------------
@@ -132,7 +94,7 @@ class BedrockProvider:
             or "us-east-1"
         )
 
-    async def _signer(self, key: ProviderKey) -> _KeySigner:
+    async def _signer(self, key: ProviderKey) -> KeySigner:
         cache_key = (
             key.name,
             key.aws_access_key_id,
@@ -146,12 +108,12 @@ class BedrockProvider:
         async with self._lock:
             signer = self._signers.get(cache_key)
             if signer is None:
-                signer = _KeySigner(key, self.region_for(key), await self._credentials(key))
+                signer = KeySigner(key, self.region_for(key), await self._credentials(key))
                 self._signers[cache_key] = signer
         return signer
 
     async def _credentials(self, key: ProviderKey) -> Any:
-        _, _, credentials_class = _botocore()
+        _, _, credentials_class = botocore_classes()
         key_id, secret = key.aws_access_key_id, key.aws_secret_access_key
         if key_id and secret:
             return credentials_class(key_id, secret, key.aws_session_token)
@@ -160,7 +122,7 @@ class BedrockProvider:
                 key, "it sets only one of aws_access_key_id and aws_secret_access_key"
             )
         # The default chain may read files and query metadata endpoints: off the loop.
-        found = await asyncio.to_thread(_default_chain_credentials)
+        found = await asyncio.to_thread(default_chain_credentials)
         if found is None:
             raise self._no_credentials(key, "the default AWS credential chain found none")
         return found
@@ -324,80 +286,6 @@ class BedrockStream:
         await self._response.aclose()
 
 
-# --- errors ------------------------------------------------------------------------------
-
-
-def status_error(
-    provider: str, status: int, headers: Mapping[str, str], body: bytes, secrets: list[str]
-) -> UpstreamStatusError:
-    """The gateway error for a Bedrock error response (`x-amzn-errortype` + `message`)."""
-    error_type = (headers.get("x-amzn-errortype") or "").partition(":")[0] or None
-    message: str | None = None
-    try:
-        parsed = msgspec.json.decode(body, type=bw.ErrorBody)
-        message = parsed.message or parsed.Message
-    except msgspec.DecodeError:
-        pass
-    if not message:
-        text = body.decode("utf-8", "replace").strip()[:500]
-        message = f"{provider} answered HTTP {status}" + (f": {text}" if text else "")
-    message = redact(message, secrets)
-    summary, _, details = message.partition("\n\n")
-    if details:
-        # Signature errors append the canonical request; useful in logs, noise for clients.
-        log.debug("%s: %s error details: %s", provider, error_type, details)
-    return UpstreamStatusError(
-        summary.strip(),
-        provider=provider,
-        upstream_status=status,
-        code=error_type,
-        retry_after=retry_after_seconds(headers),
-    )
-
-
-def stream_exception(provider: str, message: EventMessage, secrets: list[str]) -> UpstreamError:
-    """The gateway error for an exception (or error) message inside a stream."""
-    if message.header(":message-type") == "exception":
-        name = message.header(":exception-type") or "exception"
-        try:
-            payload = msgspec.json.decode(message.payload, type=bw.StreamErrorEvent)
-            text = payload.message or payload.Message or payload.original_message or name
-        except msgspec.DecodeError:
-            text = name
-        status = STREAM_EXCEPTION_STATUS.get(name, 500)
-    else:
-        name = message.header(":error-code") or "error"
-        text = message.header(":error-message") or name
-        status = 500
-    error_type = name[:1].upper() + name[1:]
-    return UpstreamStatusError(
-        redact(f"{provider} stream failed: {error_type}: {text}", secrets),
-        provider=provider,
-        upstream_status=status,
-        code=error_type,
-    )
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """`text` with every secret replaced (AWS echoes signed headers in some errors)."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def _response_id(headers: Mapping[str, str]) -> str:
     request_id = headers.get("x-amzn-requestid")
     return "chatcmpl-" + (request_id or uuid.uuid4().hex)
-
-
-def _default_chain_credentials() -> Any:
-    """Credentials from the default AWS chain (boto3's session, else botocore's)."""
-    try:
-        import boto3
-
-        return boto3.session.Session().get_credentials()
-    except ImportError:
-        import botocore.session
-
-        return botocore.session.get_session().get_credentials()
