@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from govern.catalog import Catalog, CostBreakdown, PriceResult, cost, to_nanos
+from govern.catalog import Catalog, NanoCost, PriceResult, nano_cost
 from govern.errors import GovernError
 from govern.governance.ledger import Denied
 from govern.logs.record import RequestRecord
@@ -70,24 +70,36 @@ class Attempt:
 class Charge:
     """What a finished attempt cost: None fields when the model is unpriced."""
 
-    breakdown: CostBreakdown | None
+    cost: NanoCost | None
     price: PriceResult | None
 
     @property
     def total(self) -> Decimal | None:
         """The exact total in dollars, or None when unpriced."""
-        return None if self.breakdown is None else self.breakdown.total
+        return None if self.cost is None else self.cost.exact
 
     @property
     def nanos(self) -> int:
         """The total in nano-dollars (0 when unpriced: nothing to charge a budget)."""
-        return 0 if self.breakdown is None else self.breakdown.nanos
+        return 0 if self.cost is None else self.cost.total
 
     @property
     def header(self) -> str | None:
         """`x-govern-cost-usd`: the exact total as a plain decimal, or None if unpriced."""
         total = self.total
         return None if total is None else format_usd(total)
+
+
+_FREE = NanoCost(
+    input=0,
+    cache_read=0,
+    cache_write_5m=0,
+    cache_write_1h=0,
+    output=0,
+    reasoning=0,
+    total=0,
+    exact=Decimal(0),
+)
 
 
 def format_usd(amount: Decimal) -> str:
@@ -180,8 +192,8 @@ class Accountant:
     ) -> Charge:
         """Settle and record a finished attempt (a stream cut short passes its status)."""
         usage = usage or Usage()
-        breakdown = cost(usage, attempt.price) if attempt.price is not None else None
-        charge = Charge(breakdown, attempt.price)
+        priced = nano_cost(usage, attempt.price) if attempt.price is not None else None
+        charge = Charge(priced, attempt.price)
         if attempt.admission is not None and self.gate is not None:
             await self.gate.settle(attempt.admission, usage, charge.nanos)
         series = self.metrics.served(attempt.route.provider, attempt.route.model)
@@ -191,8 +203,8 @@ class Accountant:
             self.metrics.requests.labels(*attempt.route_labels, str(status)).inc()
         series.input_tokens.inc(usage.input_tokens)
         series.output_tokens.inc(usage.output_tokens)
-        if breakdown is not None:
-            series.cost.inc(float(breakdown.total))
+        if priced is not None:
+            series.cost.inc(priced.total / 1e9)
         if attempt.price is None or attempt.price.unpriced:
             series.unpriced.inc()
         latency = time.perf_counter() - attempt.started
@@ -280,7 +292,7 @@ class Accountant:
                     saved_nanos=saved_nanos,
                 )
             )
-        return Charge(CostBreakdown.zero(), None)
+        return Charge(_FREE, None)
 
     async def _write(
         self,
@@ -293,7 +305,7 @@ class Accountant:
     ) -> None:
         if self.log is None:
             return
-        b = charge.breakdown if charge is not None else None
+        c = charge.cost if charge is not None else None
         price = attempt.price
         principal = attempt.principal
         await self.log.write(
@@ -321,13 +333,13 @@ class Accountant:
                 cache_write_1h_tokens=usage.cache_write_1h_tokens,
                 output_tokens=usage.output_tokens,
                 reasoning_tokens=usage.reasoning_tokens,
-                cost_input_nanos=None if b is None else to_nanos(b.input),
-                cost_cache_read_nanos=None if b is None else to_nanos(b.cache_read),
-                cost_cache_write_5m_nanos=None if b is None else to_nanos(b.cache_write_5m),
-                cost_cache_write_1h_nanos=None if b is None else to_nanos(b.cache_write_1h),
-                cost_output_nanos=None if b is None else to_nanos(b.output),
-                cost_reasoning_nanos=None if b is None else to_nanos(b.reasoning),
-                cost_nanos=None if b is None else b.nanos,
+                cost_input_nanos=None if c is None else c.input,
+                cost_cache_read_nanos=None if c is None else c.cache_read,
+                cost_cache_write_5m_nanos=None if c is None else c.cache_write_5m,
+                cost_cache_write_1h_nanos=None if c is None else c.cache_write_1h,
+                cost_output_nanos=None if c is None else c.output,
+                cost_reasoning_nanos=None if c is None else c.reasoning,
+                cost_nanos=None if c is None else c.total,
                 unpriced=price is None or price.unpriced,
                 price_source=None if price is None else _source(price),
             )

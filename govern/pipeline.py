@@ -226,7 +226,7 @@ def _stream_store(gateway: Gateway, lookup: CacheLookup) -> StreamStore | None:
 
 
 def _nanos(charge: Charge) -> int | None:
-    return None if charge.breakdown is None else charge.breakdown.nanos
+    return None if charge.cost is None else charge.cost.total
 
 
 async def _authenticate(

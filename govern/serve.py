@@ -139,6 +139,7 @@ def _run(gateway: Gateway, sockets: list[socket.socket], log_level: str, banner:
     import uvicorn
 
     from govern.server import create_app
+    from govern.server.protocol import http_protocol
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -155,7 +156,7 @@ def _run(gateway: Gateway, sockets: list[socket.socket], log_level: str, banner:
             log_level=log_level,
             access_log=False,
             loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-            http="httptools" if importlib.util.find_spec("httptools") else "h11",
+            http=http_protocol(),
             backlog=BACKLOG,
             timeout_graceful_shutdown=30,
         )

@@ -21,11 +21,13 @@ from govern.catalog.catalog import Catalog
 from govern.catalog.cost import (
     CostBreakdown,
     InvalidUsage,
+    NanoCost,
     NoOutputPrice,
     check_usage,
     cost,
     cost_at_rates,
     from_nanos,
+    nano_cost,
     to_nanos,
 )
 from govern.catalog.policy import ModelUnpriced, UnpricedDecision, unpriced_decision
@@ -54,6 +56,7 @@ __all__ = [
     "InvalidUsage",
     "LongContextTier",
     "ModelUnpriced",
+    "NanoCost",
     "NoOutputPrice",
     "Price",
     "PriceResult",
@@ -67,6 +70,7 @@ __all__ = [
     "from_nanos",
     "lookup",
     "models",
+    "nano_cost",
     "to_nanos",
     "unpriced_decision",
 ]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from msgspec import Struct
 
-from govern.catalog import Price, PriceResult, cost
+from govern.catalog import Price, PriceResult, nano_cost
 from govern.providers.sim import replies
 from govern.sim.inputs import openai_prompt
 from govern.usage import Usage
@@ -230,4 +230,4 @@ def worst_case_usage(estimate: TokenEstimate, price: Price | PriceResult) -> Usa
 
 def estimate_cost_nanos(estimate: TokenEstimate, price: Price | PriceResult) -> int:
     """The worst-case cost of the estimate at `price`, in integer nano-dollars."""
-    return cost(worst_case_usage(estimate, price), price).nanos
+    return nano_cost(worst_case_usage(estimate, price), price).total

@@ -13,6 +13,7 @@ from govern.gateway import Gateway
 from govern.metrics import Metrics
 from govern.pipeline import RequestContext, new_request_id
 from govern.server import admin_routes, anthropic_routes, docs_routes, log_routes, openai_routes
+from govern.server.chat_route import chat_route
 from govern.server.errors import on_govern_error, on_http_error, on_unexpected
 
 _REQUEST_ID = b"x-govern-request-id"
@@ -56,6 +57,7 @@ def create_app(gateway: Gateway) -> Litestar:
 
     return Litestar(
         route_handlers=[
+            chat_route(gateway),
             *openai_routes.routes(gateway),
             *anthropic_routes.routes(gateway),
             *admin_routes.routes(gateway.admin),

@@ -7,7 +7,6 @@ free, so synchronous clients can call the gateway from it.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import threading
 
 from govern.gateway import Gateway
@@ -31,6 +30,7 @@ class EmbeddedServer:
         import uvicorn
 
         from govern.server import create_app
+        from govern.server.protocol import http_protocol
 
         config = uvicorn.Config(
             create_app(self.gateway),
@@ -38,7 +38,7 @@ class EmbeddedServer:
             port=self.port,
             log_level="warning",
             access_log=False,
-            http="httptools" if importlib.util.find_spec("httptools") else "h11",
+            http=http_protocol(),
             timeout_graceful_shutdown=10,
         )
         server = uvicorn.Server(config)

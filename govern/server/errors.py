@@ -20,6 +20,21 @@ _HTTP_TYPES = {
 }
 
 
+class MethodNotAllowed(GovernError):
+    """A method the route does not serve (raw ASGI routes check it themselves)."""
+
+    status = 405
+    type = "invalid_request_error"
+
+    def __init__(self, method: str, path: str, *, allow: str):
+        super().__init__(f"method {method} is not allowed on {path}")
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        """The error's headers, with `Allow` naming the methods the route serves."""
+        return {**super().headers(), "allow": self.allow}
+
+
 def error_response(exc: GovernError, request_id: str | None = None) -> Response[bytes]:
     """The HTTP response for a gateway error."""
     headers = exc.headers()

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from litestar import Litestar
-from litestar.handlers import HTTPRouteHandler
-from litestar.routes import HTTPRoute
+from litestar.handlers import ASGIRouteHandler, HTTPRouteHandler
+from litestar.routes import ASGIRoute, HTTPRoute
 
 from govern import __version__
 from govern.server.jsonschema import Schema, SchemaBuilder
@@ -172,7 +172,11 @@ _PATH_PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 _PARAM_TYPES = {"int": "integer", "float": "number", "uuid": "string", "str": "string"}
 
 
-def operation_for(handler: HTTPRouteHandler, method: str, path: str) -> Operation | None:
+Handler = HTTPRouteHandler | ASGIRouteHandler
+"""A documented route: an HTTP route, or a raw ASGI one naming its `opt["methods"]`."""
+
+
+def operation_for(handler: Handler, method: str, path: str) -> Operation | None:
     """The route's own `opt["openapi"]`, else the `OPERATIONS` entry, else its summary."""
     own = handler.opt.get("openapi")
     if isinstance(own, Operation):
@@ -180,9 +184,20 @@ def operation_for(handler: HTTPRouteHandler, method: str, path: str) -> Operatio
     known = OPERATIONS.get((method, path))
     if known is not None:
         return known
-    if handler.summary:
-        return Operation(summary=handler.summary, description=handler.description or "")
+    summary = getattr(handler, "summary", None)
+    if summary:
+        return Operation(summary=summary, description=getattr(handler, "description", "") or "")
     return None
+
+
+def _handlers(route: object) -> list[tuple[Handler, list[str]]]:
+    """The route's handlers, each with the methods it serves."""
+    if isinstance(route, HTTPRoute):
+        return [(h, sorted(h.http_methods)) for h in route.route_handlers]
+    if isinstance(route, ASGIRoute):
+        handler = route.route_handler
+        return [(handler, sorted(handler.opt.get("methods", ("GET",))))]
+    return []
 
 
 def openapi_document(app: Litestar) -> dict[str, Any]:
@@ -190,13 +205,11 @@ def openapi_document(app: Litestar) -> dict[str, Any]:
     builder = SchemaBuilder({anthropic_wire.__name__: "Anthropic"})
     paths: dict[str, dict[str, Any]] = {}
     for route in sorted(app.routes, key=lambda r: r.path):
-        if not isinstance(route, HTTPRoute):
-            continue
         path = _PATH_PARAM.sub(r"{\1}", route.path)
-        for handler in route.route_handlers:
-            if not handler.include_in_schema:
+        for handler, methods in _handlers(route):
+            if not getattr(handler, "include_in_schema", True):
                 continue
-            for method in sorted(handler.http_methods):
+            for method in methods:
                 if method in ("OPTIONS", "HEAD"):
                     continue
                 op = operation_for(handler, method, path)
@@ -237,7 +250,7 @@ def openapi_document(app: Litestar) -> dict[str, Any]:
 
 
 def _operation(
-    builder: SchemaBuilder, op: Operation, handler: HTTPRouteHandler, litestar_path: str
+    builder: SchemaBuilder, op: Operation, handler: Handler, litestar_path: str
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "operationId": handler.handler_name,
@@ -298,7 +311,7 @@ def _operation(
     return out
 
 
-def _undocumented(handler: HTTPRouteHandler) -> dict[str, Any]:
+def _undocumented(handler: Handler) -> dict[str, Any]:
     return {
         "operationId": handler.handler_name,
         "summary": "(undocumented)",

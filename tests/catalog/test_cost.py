@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from govern.catalog import (
     CostBreakdown,
     InvalidUsage,
+    LongContextTier,
     NoOutputPrice,
     Price,
+    TokenRates,
     cost,
     from_nanos,
+    nano_cost,
     to_nanos,
 )
 from govern.usage import Usage
@@ -95,3 +100,73 @@ def test_sub_nano_costs_are_kept_exact_until_rounded() -> None:
     tiny = Price.of(Decimal("0.0001"), Decimal(0))
     assert cost(Usage(input_tokens=3), tiny).total == Decimal("0.0000000003")
     assert cost(Usage(input_tokens=3), tiny).nanos == 0
+
+
+def test_nano_cost_rounds_each_bucket_and_the_exact_total() -> None:
+    # 0.0375 $/MTok = 37.5 nano-dollars per token: 1 cache-read token costs 37.5 nanos,
+    # 3 cost 112.5; each bucket rounds half up on its own, the total on the exact sum.
+    price = Price.of(Decimal("0.15"), Decimal("0.6"), cache_read=Decimal("0.0375"))
+    usage = Usage(input_tokens=4, cache_read_tokens=3, output_tokens=1)
+    n = nano_cost(usage, price)
+    # input: 1 x 150 = 150; cache read: 3 x 37.5 = 112.5 -> 113; output: 1 x 600 = 600
+    assert (n.input, n.cache_read, n.output, n.reasoning) == (150, 113, 600, 0)
+    # exact total 862.5 nanos -> 863; the exact dollars keep the half
+    assert n.total == 863
+    assert n.exact == Decimal("0.0000008625")
+
+
+def _reference_nanos(amount: Decimal) -> int:
+    with localcontext(Context(prec=60)):
+        return int(amount.scaleb(9).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+_RATES = st.decimals(min_value=0, max_value=200, places=6, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rates=st.tuples(_RATES, _RATES, _RATES, _RATES, _RATES, _RATES),
+    counts=st.tuples(*(st.integers(min_value=0, max_value=2_000_000_000) for _ in range(6))),
+    tier=st.booleans(),
+)
+def test_nano_cost_agrees_with_the_exact_decimal_cost(
+    rates: tuple[Decimal, ...], counts: tuple[int, ...], tier: bool
+) -> None:
+    base = TokenRates.of(
+        rates[0],
+        rates[1],
+        cache_read=rates[2],
+        cache_write_5m=rates[3],
+        cache_write_1h=rates[4],
+        reasoning=rates[5],
+    )
+    tiers = (LongContextTier(above_input_tokens=1_000, rates=base),) if tier else ()
+    price = Price.with_tiers(TokenRates.of(rates[1], rates[0]), tiers)
+    uncached, read, w5, w1h, plain_out, reasoning = counts
+    usage = Usage(
+        input_tokens=uncached + read + w5 + w1h,
+        cache_read_tokens=read,
+        cache_write_5m_tokens=w5,
+        cache_write_1h_tokens=w1h,
+        output_tokens=plain_out + reasoning,
+        reasoning_tokens=reasoning,
+    )
+    # The reference: each bucket's tokens times its rate per million, in exact decimals,
+    # at the rates of the tier the input falls in.
+    r = base if tier and usage.input_tokens > 1_000 else price
+    with localcontext(Context(prec=60)):
+        buckets = [
+            Decimal(uncached) * r.input / 1_000_000,
+            Decimal(read) * r.cache_read / 1_000_000,
+            Decimal(w5) * r.cache_write_5m / 1_000_000,
+            Decimal(w1h) * r.cache_write_1h / 1_000_000,
+            Decimal(plain_out) * (r.output or 0) / 1_000_000,
+            Decimal(reasoning) * (r.reasoning or 0) / 1_000_000,
+        ]
+        total = sum(buckets, Decimal(0))
+    n = nano_cost(usage, price)
+    assert n.exact == total == cost(usage, price).total
+    assert n.total == _reference_nanos(total) == to_nanos(total)
+    assert [n.input, n.cache_read, n.cache_write_5m, n.cache_write_1h, n.output, n.reasoning] == [
+        _reference_nanos(b) for b in buckets
+    ]

@@ -143,6 +143,8 @@ def test_wrong_method_is_405(sim_gateway: EmbeddedServer) -> None:
     response = httpx.delete(f"{sim_gateway.url}/v1/chat/completions")
     assert response.status_code == 405
     assert "DELETE" in str(error_of(response)["message"])
+    assert response.headers["allow"] == "POST"
+    assert response.headers["x-govern-request-id"].startswith("req_")
 
 
 def test_embeddings_validation(sim_gateway: EmbeddedServer) -> None:
