@@ -7,6 +7,8 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import cache
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +26,20 @@ from govern.logs.record import COLUMNS, RequestRecord
 from govern.logs.store import RejectedRow
 
 INSERT = f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({SQLITE.placeholders(len(COLUMNS))})"
+_VALUES = f"({SQLITE.placeholders(len(COLUMNS))})"
+CHUNKS = (256, 64, 16, 4, 1)
+"""Rows per INSERT statement: a batch goes in as few statements as these sizes allow.
+
+sqlite3 releases the GIL around each statement it steps, and `executemany` steps one
+per row: with the event loop busy on the same core, each release is a thread switch.
+One statement for many rows costs one."""
+
+
+@cache
+def insert_rows(count: int) -> str:
+    """An INSERT of `count` rows."""
+    return INSERT + ("," + _VALUES) * (count - 1)
+
 
 # sqlite3 raises OverflowError for an integer beyond 64 bits.
 REFUSED = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError)
@@ -101,7 +117,12 @@ class SQLiteStore:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany(INSERT, rows)
+                start = 0
+                for size in CHUNKS:
+                    while len(rows) - start >= size:
+                        chunk = rows[start : start + size]
+                        conn.execute(insert_rows(size), list(chain.from_iterable(chunk)))
+                        start += size
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:

@@ -99,10 +99,19 @@ def test_ids_increase_in_insertion_order(store: LogStore) -> None:
     assert [r[1] for r in rows] == ["req_000002", "req_000001", "req_000000"]
 
 
+def test_a_large_batch_keeps_every_row_in_order(store: LogStore) -> None:
+    # 341 = 256 + 64 + 16 + 4 + 1: SQLite inserts it in one statement of each size.
+    store.insert([record(n, input_tokens=n) for n in range(341)])
+    _, rows = store.fetch("SELECT request_id, input_tokens FROM requests ORDER BY id")
+    assert [(r[0], int(r[1])) for r in rows] == [(f"req_{n:06d}", n) for n in range(341)]
+
+
 def test_a_batch_is_one_transaction(store: LogStore) -> None:
     bad = record(1, request_id=None)  # violates NOT NULL
     with pytest.raises(Exception):  # noqa: B017 - each driver raises its own IntegrityError
         store.insert([record(0), bad, record(2)])
+    with pytest.raises(Exception):  # noqa: B017 - a bad row in a later statement
+        store.insert([*(record(n) for n in range(300)), bad])
     _, rows = store.fetch("SELECT COUNT(*) FROM requests")
     assert rows[0][0] == 0
 
