@@ -63,14 +63,14 @@ async def _run(
 ) -> float:
     from govern.config import config_from_dict
     from govern.gateway import Gateway
-    from govern.server import create_app
+    from govern.server import GatewayApp
 
     with tempfile.TemporaryDirectory() as tmp:
         config = govern_config(upstream, governance=True)
         config["data_dir"] = tmp
         config["server"] = {"transport": "httptools"}
         gateway = Gateway(config_from_dict(config))
-        app = create_app(gateway)
+        app = GatewayApp(gateway)
         await gateway.start()
         if not log:
             gateway.accountant.log = None

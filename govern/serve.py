@@ -138,7 +138,7 @@ def _run(gateway: Gateway, sockets: list[socket.socket], log_level: str, banner:
     """Serve on `sockets` until stopped; `banner` is printed once requests are accepted."""
     import uvicorn
 
-    from govern.server import create_app
+    from govern.server import GatewayApp
     from govern.server.protocol import http_protocol
 
     class Server(uvicorn.Server):
@@ -150,7 +150,7 @@ def _run(gateway: Gateway, sockets: list[socket.socket], log_level: str, banner:
     host, port = sockets[0].getsockname()[:2]
     server = Server(
         uvicorn.Config(
-            create_app(gateway),
+            GatewayApp(gateway),
             host=host,
             port=port,
             log_level=log_level,

@@ -1,5 +1,5 @@
 """The HTTP server: thin Litestar routes around `govern.pipeline`."""
 
-from govern.server.app import create_app
+from govern.server.app import GatewayApp, create_app
 
-__all__ = ["create_app"]
+__all__ = ["GatewayApp", "create_app"]

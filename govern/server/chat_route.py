@@ -62,13 +62,13 @@ def chat_route(gateway: Gateway) -> ASGIRouteHandler:
 
     @asgi(PATH, copy_scope=False, opt={"methods": ("POST",)})
     async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST":
-            raise MethodNotAllowed(scope["method"], PATH, allow="POST")
         headers = read_headers(scope)
         ctx = RequestContext(api_key=presented_key(headers))
         state = scope["state"]
         state["request_id"] = ctx.request_id
         state["govern_ctx"] = ctx  # the app observes its overhead when the answer starts
+        if scope["method"] != "POST":
+            raise MethodNotAllowed(scope["method"], PATH, allow="POST")
         await admit(ctx, gateway, headers)
         try:
             body = await read_body(receive, limit)

@@ -29,11 +29,11 @@ class EmbeddedServer:
         """Start serving; returns the base URL (`http://host:port`)."""
         import uvicorn
 
-        from govern.server import create_app
+        from govern.server import GatewayApp
         from govern.server.protocol import http_protocol
 
         config = uvicorn.Config(
-            create_app(self.gateway),
+            GatewayApp(self.gateway),
             host=self.host,
             port=self.port,
             log_level="warning",

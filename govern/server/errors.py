@@ -35,11 +35,25 @@ class MethodNotAllowed(GovernError):
         return {**super().headers(), "allow": self.allow}
 
 
-def error_response(exc: GovernError, request_id: str | None = None) -> Response[bytes]:
-    """The HTTP response for a gateway error."""
+def error_headers(exc: GovernError, request_id: str | None) -> dict[str, str]:
+    """The headers of a gateway error's response."""
     headers = exc.headers()
     if request_id:
         headers["x-govern-request-id"] = request_id
+    return headers
+
+
+def unexpected_error(exc: Exception, path: str, request_id: str | None) -> GovernError:
+    """Log an unexpected exception's traceback; the plain 500 to answer instead."""
+    log.error("unexpected error handling %s (request %s)", path, request_id, exc_info=exc)
+    return GovernError(
+        f"internal error in the gateway (request {request_id}); the server log has details"
+    )
+
+
+def error_response(exc: GovernError, request_id: str | None = None) -> Response[bytes]:
+    """The HTTP response for a gateway error."""
+    headers = error_headers(exc, request_id)
     return Response(
         content=exc.to_json(),
         status_code=exc.status,
@@ -74,8 +88,4 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Exception handler of last resort: log the traceback, answer a plain 500."""
     request_id = request.scope["state"].get("request_id")
-    log.exception("unexpected error handling %s (request %s)", request.url.path, request_id)
-    error = GovernError(
-        f"internal error in the gateway (request {request_id}); the server log has details"
-    )
-    return error_response(error, request_id)
+    return error_response(unexpected_error(exc, request.url.path, request_id), request_id)

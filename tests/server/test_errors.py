@@ -171,3 +171,24 @@ def test_absurd_output_limits_are_refused_before_any_work(sim_gateway: EmbeddedS
     )
     assert large.status_code == 400
     assert "at most 131072 completion tokens" in str(error_of(large)["message"])
+
+
+def test_a_bug_on_the_chat_path_is_a_plain_500_with_the_request_id(
+    serve: ServeFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = serve({"providers": {"sim": {"models": ["m"]}}})
+
+    async def broken(*args: object) -> None:
+        raise RuntimeError("a bug with a secret sk-do-not-show")
+
+    # A fault injected into the gateway itself: no request can make a correct one fail.
+    monkeypatch.setattr(server.gateway, "chat", broken)
+    response = post(server, '{"model": "sim/m", "messages": [{"role": "user", "content": "x"}]}')
+    assert response.status_code == 500
+    request_id = response.headers["x-govern-request-id"]
+    error = error_of(response)
+    assert error["message"] == (
+        f"internal error in the gateway (request {request_id}); the server log has details"
+    )
+    assert "sk-do-not-show" not in response.text
+    assert "RuntimeError: a bug" in caplog.text  # the traceback goes to the server log

@@ -1,0 +1,53 @@
+"""`CorkedTransport`: writes of one event-loop step leave together, and none is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from govern.server.protocol import CorkedTransport
+
+
+async def _pair() -> tuple[CorkedTransport, socket.socket]:
+    ours, theirs = socket.socketpair()
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_connection(asyncio.Protocol, sock=ours)
+    theirs.setblocking(False)
+    return CorkedTransport(transport, loop), theirs  # type: ignore[arg-type]
+
+
+def _received(peer: socket.socket) -> bytes:
+    try:
+        return peer.recv(65536)
+    except BlockingIOError:
+        return b""
+
+
+async def test_writes_of_one_step_leave_together_at_its_end() -> None:
+    corked, peer = await _pair()
+    corked.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
+    corked.write(b"{}")
+    assert _received(peer) == b""  # nothing sent while the step runs
+    received = await asyncio.get_running_loop().sock_recv(peer, 65536)  # the step ends
+    assert received == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"  # in one send
+    corked.close()
+    peer.close()
+
+
+async def test_close_sends_what_is_queued_first() -> None:
+    corked, peer = await _pair()
+    corked.write(b"last words")
+    corked.close()
+    loop = asyncio.get_running_loop()
+    assert await loop.sock_recv(peer, 100) == b"last words"
+    assert await loop.sock_recv(peer, 100) == b""  # then the end of the stream
+    peer.close()
+
+
+async def test_other_calls_reach_the_transport() -> None:
+    corked, peer = await _pair()
+    assert corked.get_extra_info("socket") is not None
+    assert not corked.is_closing()
+    corked.close()
+    assert corked.is_closing()
+    peer.close()
