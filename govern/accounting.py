@@ -54,6 +54,8 @@ class Attempt:
     admission: Admission | None = None
     estimate: TokenEstimate | None = None
     ttft: float | None = None
+    ended: float | None = None
+    """When the answer was complete (set by `Accountant.charge`)."""
 
     @property
     def route_labels(self) -> tuple[str, str]:
@@ -192,8 +194,27 @@ class Accountant:
     ) -> Charge:
         """Settle and record a finished attempt (a stream cut short passes its status)."""
         usage = usage or Usage()
+        charge = self.charge(attempt, usage)
+        await self.record(attempt, usage, charge, status=status, error_type=error_type)
+        return charge
+
+    def charge(self, attempt: Attempt, usage: Usage) -> Charge:
+        """What a finished attempt cost (nothing is settled or recorded yet: `record`)."""
+        attempt.ended = time.perf_counter()
         priced = nano_cost(usage, attempt.price) if attempt.price is not None else None
-        charge = Charge(priced, attempt.price)
+        return Charge(priced, attempt.price)
+
+    async def record(
+        self,
+        attempt: Attempt,
+        usage: Usage,
+        charge: Charge,
+        *,
+        status: int = 200,
+        error_type: str | None = None,
+    ) -> None:
+        """Settle a finished attempt's reservation to its charge; write its metrics and
+        log row."""
         if attempt.admission is not None and self.gate is not None:
             await self.gate.settle(attempt.admission, usage, charge.nanos)
         series = self.metrics.served(attempt.route.provider, attempt.route.model)
@@ -203,14 +224,13 @@ class Accountant:
             self.metrics.requests.labels(*attempt.route_labels, str(status)).inc()
         series.input_tokens.inc(usage.input_tokens)
         series.output_tokens.inc(usage.output_tokens)
-        if priced is not None:
-            series.cost.inc(priced.total / 1e9)
+        if charge.cost is not None:
+            series.cost.inc(charge.cost.total / 1e9)
         if attempt.price is None or attempt.price.unpriced:
             series.unpriced.inc()
-        latency = time.perf_counter() - attempt.started
+        latency = (attempt.ended or time.perf_counter()) - attempt.started
         series.latency.observe(latency)
         await self._write(attempt, latency, status, error_type, usage, charge)
-        return charge
 
     async def failed(self, attempt: Attempt, error: GovernError) -> None:
         """Release and record an attempt that failed before any token was billed."""

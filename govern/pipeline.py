@@ -110,14 +110,23 @@ async def handle_chat(
         return reply
     done = await attempt(run=lambda p, c, cap: p.chat(_limited(request, cap), c))
     result = done.result
-    charge = await gateway.accountant.succeeded(done.attempt, result.usage)
+    charge = gateway.accountant.charge(done.attempt, result.usage)
     completion = result.completion
     if completion.usage is None:
         completion.usage = openai_usage(result.usage)
-    if lookup.enabled:
-        await gateway.cache.store(lookup, completion, result.usage, _nanos(charge))
+
+    async def finish() -> None:
+        await gateway.accountant.record(done.attempt, result.usage, charge)
+        if lookup.enabled:
+            await gateway.cache.store(lookup, completion, result.usage, _nanos(charge))
+
     served = replace(done.served, cache=lookup.headers())
-    return ChatReply(completion=completion, usage=result.usage, served=served, charge=charge)
+    answer = ChatReply(completion=completion, usage=result.usage, served=served, charge=charge)
+    if ctx.answer_first:
+        answer.finish = finish
+    else:
+        await finish()
+    return answer
 
 
 async def handle_embeddings(

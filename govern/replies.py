@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from govern.accounting import Charge
@@ -36,6 +36,9 @@ class RequestContext:
     """The `x-govern-cache*` request headers, parsed at the edge."""
     upstream_seconds: float = 0.0
     """Time spent waiting for upstream calls, so overhead = elapsed - this."""
+    answer_first: bool = False
+    """The edge sends a finished answer before it is recorded, then awaits its `finish`
+    (set by the chat route: the client does not wait for the bookkeeping)."""
 
     def overhead_ms(self) -> float:
         """Milliseconds spent in the gateway itself so far (upstream time excluded)."""
@@ -75,6 +78,9 @@ class ChatReply:
     usage: Usage
     served: Served
     charge: Charge
+    finish: Callable[[], Awaitable[None]] | None = None
+    """With `RequestContext.answer_first`: settles and records the call; the edge must
+    await it once the answer is sent (or failed to send)."""
 
     def headers(self, ctx: RequestContext) -> dict[str, str]:
         """Response headers: request id, call, cost and overhead."""

@@ -63,7 +63,7 @@ def chat_route(gateway: Gateway) -> ASGIRouteHandler:
     @asgi(PATH, copy_scope=False, opt={"methods": ("POST",)})
     async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
         headers = read_headers(scope)
-        ctx = RequestContext(api_key=presented_key(headers))
+        ctx = RequestContext(api_key=presented_key(headers), answer_first=True)
         state = scope["state"]
         state["request_id"] = ctx.request_id
         state["govern_ctx"] = ctx  # the app observes its overhead when the answer starts
@@ -77,10 +77,13 @@ def chat_route(gateway: Gateway) -> ASGIRouteHandler:
         chat, extras = decode_chat_request(body)
         reply = await gateway.chat(chat, extras, ctx)
         if isinstance(reply, ChatReply):
-            content = encode(reply.completion)
-            start = _start(reply.headers(ctx), _JSON, len(content))
-            await send(start)
-            await send({"type": "http.response.body", "body": content, "more_body": False})
+            try:
+                content = encode(reply.completion)
+                await send(_start(reply.headers(ctx), _JSON, len(content)))
+                await send({"type": "http.response.body", "body": content, "more_body": False})
+            finally:
+                if reply.finish is not None:
+                    await reply.finish()
         else:
             await send(_start(reply.headers(ctx), _SSE, None, _NO_CACHE))
             await send_stream(reply, receive, send)

@@ -2,9 +2,10 @@
 
 uvicorn writes a response's head as soon as the app starts it and the body as a second
 write, so a small JSON answer costs two `send` syscalls, each of which runs the loopback
-TCP stack and wakes the client (about 20 µs here). `CorkedTransport` holds the writes made
-during one event-loop step and sends them together at its end: the head and the body of
-an answer leave in one segment; a stream's later events still leave as they are written.
+TCP stack and wakes the client (about 20 µs here). `CorkedTransport` holds a write until
+the end of the event-loop step, and sends it with the next write if one comes first: the
+head and the body of an answer leave in one segment, as soon as the body is written; a
+stream's later events still leave as they are written.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ class CorkedTransport:
         self._buffer: list[bytes] = []
 
     def write(self, data: bytes) -> None:
-        """Queue `data`; it is sent at the end of the current event-loop step."""
+        """Hold `data` until the end of the current event-loop step, or send it at once
+        with the write held before it (a head, then its body: the answer is complete)."""
         if not self._buffer:
+            self._buffer.append(data)
             self._loop.call_soon(self.flush)
+            return
         self._buffer.append(data)
+        self.flush()
 
     def flush(self) -> None:
         """Send what is queued now."""

@@ -23,13 +23,22 @@ def _received(peer: socket.socket) -> bytes:
         return b""
 
 
-async def test_writes_of_one_step_leave_together_at_its_end() -> None:
+async def test_a_head_waits_for_its_body_and_both_leave_in_one_send() -> None:
     corked, peer = await _pair()
     corked.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n")
-    corked.write(b"{}")
+    assert _received(peer) == b""  # held
+    corked.write(b"{}")  # sent at once, with the head
+    assert _received(peer) == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+    corked.close()
+    peer.close()
+
+
+async def test_a_lone_write_leaves_at_the_end_of_the_step() -> None:
+    corked, peer = await _pair()
+    corked.write(b"data: 1\n\n")
     assert _received(peer) == b""  # nothing sent while the step runs
     received = await asyncio.get_running_loop().sock_recv(peer, 65536)  # the step ends
-    assert received == b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"  # in one send
+    assert received == b"data: 1\n\n"
     corked.close()
     peer.close()
 
