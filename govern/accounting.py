@@ -213,10 +213,8 @@ class Accountant:
         status: int = 200,
         error_type: str | None = None,
     ) -> None:
-        """Settle a finished attempt's reservation to its charge; write its metrics and
-        log row."""
-        if attempt.admission is not None and self.gate is not None:
-            await self.gate.settle(attempt.admission, usage, charge.nanos)
+        """Write a finished attempt's metrics and log row; settle its reservation to its
+        charge (last: with a remote ledger it waits, and a reservation is never less)."""
         series = self.metrics.served(attempt.route.provider, attempt.route.model)
         if status == 200:
             series.requests.inc()
@@ -231,6 +229,8 @@ class Accountant:
         latency = (attempt.ended or time.perf_counter()) - attempt.started
         series.latency.observe(latency)
         await self._write(attempt, latency, status, error_type, usage, charge)
+        if attempt.admission is not None and self.gate is not None:
+            await self.gate.settle(attempt.admission, usage, charge.nanos)
 
     async def failed(self, attempt: Attempt, error: GovernError) -> None:
         """Release and record an attempt that failed before any token was billed."""

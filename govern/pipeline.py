@@ -115,17 +115,15 @@ async def handle_chat(
     if completion.usage is None:
         completion.usage = openai_usage(result.usage)
 
-    async def finish() -> None:
-        await gateway.accountant.record(done.attempt, result.usage, charge)
-        if lookup.enabled:
-            await gateway.cache.store(lookup, completion, result.usage, _nanos(charge))
-
+    if lookup.enabled:  # before the answer: the same request sent next must hit
+        await gateway.cache.store(lookup, completion, result.usage, _nanos(charge))
     served = replace(done.served, cache=lookup.headers())
     answer = ChatReply(completion=completion, usage=result.usage, served=served, charge=charge)
+    record = partial(gateway.accountant.record, done.attempt, result.usage, charge)
     if ctx.answer_first:
-        answer.finish = finish
+        answer.finish = record
     else:
-        await finish()
+        await record()
     return answer
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -28,8 +32,9 @@ async def read_request(reader: asyncio.StreamReader) -> bytes:
 class Server:
     """A scripted server: `handler` runs once per connection; counts connections."""
 
-    def __init__(self, handler: Handler):
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None):
         self.handler = handler
+        self.tls = tls
         self.connections = 0
         self.requests: list[bytes] = []
         self.url = ""
@@ -45,9 +50,10 @@ class Server:
             finally:
                 writer.close()
 
-        self._server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=self.tls)
         port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/v1/chat/completions?x=1"
+        scheme = "https" if self.tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{port}/v1/chat/completions?x=1"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -246,3 +252,57 @@ async def test_a_connection_the_server_closed_is_not_reused(
         await asyncio.sleep(0.05)  # let the close reach the pooled connection
         await post(transport, server.url)
     assert server.connections == 2
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A self-signed certificate for 127.0.0.1 (its key next to it), made by openssl."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    where = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(where / "key.pem"), "-out", str(where / "cert.pem")),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return where / "cert.pem"
+
+
+def _tls_server(certificate: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, certificate.with_name("key.pem"))
+    return context
+
+
+async def test_https_requests_verify_the_upstream_and_reuse_the_connection(
+    certificate: Path,
+) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            await read_request(reader)
+            writer.write(answer(b'{"ok": true}'))
+            await writer.drain()
+
+    transport = HttptoolsTransport(ssl_context=ssl.create_default_context(cafile=certificate))
+    try:
+        async with Server(handler, tls=_tls_server(certificate)) as server:
+            assert await post(transport, server.url) == b'{"ok": true}'
+            assert await post(transport, server.url) == b'{"ok": true}'
+            assert server.connections == 1
+    finally:
+        await transport.aclose()
+
+
+async def test_an_upstream_certificate_nobody_vouches_for_is_refused(
+    certificate: Path, transport: HttptoolsTransport
+) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+
+    async with Server(handler, tls=_tls_server(certificate)) as server:
+        with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            await post(transport, server.url)

@@ -87,7 +87,7 @@ class ServerConfig(Struct, **_Strict):
     """TCP port to listen on."""
     max_body_bytes: int = 10 * 1024 * 1024
     """Requests with a larger body get 413."""
-    transport: Literal["aiohttp", "httptools", "httpx"] = "aiohttp"
-    """HTTP client for upstream calls: `aiohttp` (default), `httptools` (govern's own
-    pooled HTTP/1.1 client: about a tenth of aiohttp's CPU per call, newer), or `httpx`
-    (slowest under concurrency). docs/benchmarks.md has the measurements."""
+    transport: Literal["aiohttp", "httptools", "httpx"] = "httptools"
+    """HTTP client for upstream calls: `httptools` (default: govern's own pooled HTTP/1.1
+    client, about a tenth of aiohttp's CPU per call), `aiohttp`, or `httpx` (slowest under
+    concurrency). None of them uses an HTTP proxy. docs/benchmarks.md has the measurements."""
