@@ -17,8 +17,11 @@ from govern.wire.openai import ChatCompletion, ChatCompletionChunk
 
 
 def new_request_id() -> str:
-    """A fresh request id (`req_` and 24 hex digits)."""
-    return "req_" + os.urandom(12).hex()  # 4x cheaper than uuid4, same 96 random bits
+    """A fresh request id: `req_`, then 24 hex digits: the time in milliseconds (12) and
+    48 random bits (12), so ids sort by time."""
+    # Time first, as in UUIDv7: the request log's index on request_id then grows at its
+    # end instead of at random pages, which kept SQLite inserts fast as the log grows.
+    return f"req_{time.time_ns() // 1_000_000:012x}{os.urandom(6).hex()}"
 
 
 @dataclass(slots=True)

@@ -87,6 +87,9 @@ class SQLiteStore:
         # NORMAL survives a killed process (the WAL is in the OS); FULL also a power cut.
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+        # 32 MiB of page cache instead of SQLite's 2 MiB: a large log's indexes stay in
+        # memory, so an insert or a query over recent rows does not read pages back.
+        conn.execute("PRAGMA cache_size=-32768")
         return conn
 
     def _migrate(self, migrations: Sequence[Migration]) -> None:

@@ -25,8 +25,9 @@ from govern.wire import openai as openai_wire
 ErrorShape = Literal["openai", "anthropic", "none"]
 
 COMMON_HEADERS: dict[str, str] = {
-    "x-govern-request-id": "The request's id (`req_` + 24 hex digits), on every response; "
-    "the request log's rows carry it too.",
+    "x-govern-request-id": "The request's id (`req_` + 24 hex digits: 12 of the time in "
+    "milliseconds, so ids sort by time, and 12 random), on every response; the request "
+    "log's rows carry it too.",
 }
 CALL_HEADERS: dict[str, str] = {
     "x-govern-provider": "The provider that served the call.",
