@@ -7,7 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from govern.logs.record import BOOL_COLUMNS, COLUMNS, utc
+from govern.logs.record import (
+    BOOL_COLUMNS,
+    COLUMNS,
+    FLOAT_COLUMNS,
+    INT_COLUMNS,
+    NULLABLE_INT_COLUMNS,
+    utc,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +55,12 @@ class Dialect:
 
     def row(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
         """A record's field values (`msgspec.structs.astuple`) as insert parameters."""
+        out = list(values)
         # PostgreSQL text cannot hold NUL; both stores keep the same text, so both replace it.
-        out: list[Any] = [
-            v.replace("\x00", "\ufffd") if isinstance(v, str) and "\x00" in v else v for v in values
-        ]
+        for i in _TEXT:
+            v = out[i]
+            if v is not None and "\x00" in v:
+                out[i] = v.replace("\x00", "\ufffd")
         out[_TS] = self.ts_param(out[_TS])
         return tuple(out)
 
@@ -72,6 +81,13 @@ class Dialect:
 
 
 _TS = COLUMNS.index("ts")
+_TEXT = tuple(
+    i
+    for i, name in enumerate(COLUMNS)
+    if name not in INT_COLUMNS | NULLABLE_INT_COLUMNS | BOOL_COLUMNS | FLOAT_COLUMNS
+    and name != "ts"
+)
+"""The text columns (every column but numbers, flags and the time)."""
 
 SQLITE = Dialect(
     name="sqlite",

@@ -99,6 +99,13 @@ def test_ids_increase_in_insertion_order(store: LogStore) -> None:
     assert [r[1] for r in rows] == ["req_000002", "req_000001", "req_000000"]
 
 
+async def test_a_nul_in_text_is_stored_as_the_replacement_character(store: LogStore) -> None:
+    # PostgreSQL text cannot hold NUL; both stores keep the same text.
+    store.insert([record(model_requested="gpt\x00-4o", prompt="a\x00b")])
+    row = await only_row(store)
+    assert (row.model_requested, row.prompt) == ("gpt\ufffd-4o", "a\ufffdb")
+
+
 def test_a_large_batch_keeps_every_row_in_order(store: LogStore) -> None:
     # 341 = 256 + 64 + 16 + 4 + 1: SQLite inserts it in one statement of each size.
     store.insert([record(n, input_tokens=n) for n in range(341)])
