@@ -16,32 +16,43 @@ from typing import Any
 
 
 class CorkedTransport:
-    """A transport whose writes within one event-loop step leave in one send."""
+    """A transport that holds a write until the next one or the end of the loop step."""
 
-    __slots__ = ("_buffer", "_loop", "_transport")
+    __slots__ = ("_handle", "_held", "_loop", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop):
         self._transport = transport
         self._loop = loop
-        self._buffer: list[bytes] = []
+        self._held: bytes | None = None
+        self._handle: asyncio.Handle | None = None
 
     def write(self, data: bytes) -> None:
         """Hold `data` until the end of the current event-loop step, or send it at once
         with the write held before it (a head, then its body: the answer is complete)."""
-        if not self._buffer:
-            self._buffer.append(data)
-            self._loop.call_soon(self.flush)
+        held = self._held
+        if held is None:
+            self._held = data
+            self._handle = self._loop.call_soon(self.flush)
             return
-        self._buffer.append(data)
-        self.flush()
+        self._held = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        self._send(held + data)
 
     def flush(self) -> None:
-        """Send what is queued now."""
-        if self._buffer:
-            data = self._buffer[0] if len(self._buffer) == 1 else b"".join(self._buffer)
-            self._buffer.clear()
-            if not self._transport.is_closing():
-                self._transport.write(data)
+        """Send the held write now."""
+        held = self._held
+        if held is not None:
+            self._held = None
+            if self._handle is not None:
+                self._handle.cancel()
+                self._handle = None
+            self._send(held)
+
+    def _send(self, data: bytes) -> None:
+        if not self._transport.is_closing():
+            self._transport.write(data)
 
     def writelines(self, lines: list[bytes]) -> None:
         """Queue each of `lines`."""
