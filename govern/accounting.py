@@ -121,6 +121,11 @@ class Accountant:
         self.metrics = metrics
         self.gate = gate
 
+    @property
+    def strict(self) -> bool:
+        """Whether each log row must be committed before its answer leaves."""
+        return self.log is not None and self.log.durability == "strict"
+
     async def begin(
         self,
         *,
@@ -228,9 +233,11 @@ class Accountant:
             series.unpriced.inc()
         latency = (attempt.ended or time.perf_counter()) - attempt.started
         series.latency.observe(latency)
-        await self._write(attempt, latency, status, error_type, usage, charge)
-        if attempt.admission is not None and self.gate is not None:
-            await self.gate.settle(attempt.admission, usage, charge.nanos)
+        try:
+            await self._write(attempt, latency, status, error_type, usage, charge)
+        finally:  # a row that cannot be written (or a cancelled wait) still settles
+            if attempt.admission is not None and self.gate is not None:
+                await self.gate.settle(attempt.admission, usage, charge.nanos)
 
     async def failed(self, attempt: Attempt, error: GovernError) -> None:
         """Release and record an attempt that failed before any token was billed."""

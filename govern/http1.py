@@ -155,6 +155,33 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
+class _Deflate:
+    """`Content-Encoding: deflate`: zlib-wrapped as the RFC says, or raw deflate as some
+    servers send it (told apart by the first two bytes, as browsers do)."""
+
+    __slots__ = ("_inner", "_start")
+
+    def __init__(self) -> None:
+        self._inner: Any = None
+        self._start = b""
+
+    def decompress(self, data: bytes) -> bytes:
+        if self._inner is None:
+            self._start += data
+            if len(self._start) < 2:
+                return b""
+            data, self._start = self._start, b""
+            cmf, flg = data[0], data[1]
+            wrapped = cmf & 0x0F == 8 and (cmf * 256 + flg) % 31 == 0
+            self._inner = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        return bytes(self._inner.decompress(data))
+
+    def flush(self) -> bytes:
+        if self._inner is None:  # fewer than two bytes: no deflate stream at all
+            return b""
+        return bytes(self._inner.flush())
+
+
 class _Response:
     """An answer whose head has arrived (or is awaited); implements UpstreamResponse."""
 
@@ -192,8 +219,10 @@ class _Response:
         headers = CIMultiDict(self.raw_headers)
         self.headers = CIMultiDictProxy(headers)
         encoding = headers.get("content-encoding", "").strip().lower()
-        if encoding in ("gzip", "deflate", "x-gzip"):
+        if encoding in ("gzip", "x-gzip"):
             self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)
+        elif encoding == "deflate":
+            self._decoder = _Deflate()
         elif encoding not in ("", "identity"):
             self.fail(TransportError(f"the upstream sent an unsupported encoding {encoding!r}"))
             return
@@ -223,6 +252,8 @@ class _Response:
     def complete(self) -> None:
         if self._interim:
             self._interim = False
+            return
+        if self._error is not None:  # a body that failed (to decompress) stays failed
             return
         if self._decoder is not None:
             tail = self._decoder.flush()

@@ -26,7 +26,15 @@ from govern.cache import CacheLookup, completion_to_chunks, resolve_policy, scop
 from govern.catalog import PriceResult
 from govern.errors import GovernError
 from govern.governance.estimate import TokenEstimate, estimate_chat, estimate_embedding
-from govern.relay import ReplayedStream, StreamStore, empty, openai_usage, relay, replay
+from govern.relay import (
+    ReplayedStream,
+    StreamStore,
+    abandon,
+    empty,
+    openai_usage,
+    relay,
+    replay,
+)
 from govern.replies import (
     ChatReply,
     EmbeddingReply,
@@ -107,20 +115,26 @@ async def handle_chat(
             include_usage,
             store=_stream_store(gateway, lookup),
         )
+        reply.abandon = partial(abandon, gateway.accountant, reply, opened.attempt)
         return reply
     done = await attempt(run=lambda p, c, cap: p.chat(_limited(request, cap), c))
     result = done.result
-    charge = gateway.accountant.charge(done.attempt, result.usage)
+    accountant = gateway.accountant
+    charge = accountant.charge(done.attempt, result.usage)
+    record = partial(accountant.record, done.attempt, result.usage, charge)
     completion = result.completion
     if completion.usage is None:
         completion.usage = openai_usage(result.usage)
-
-    if lookup.enabled:  # before the answer: the same request sent next must hit
-        await gateway.cache.store(lookup, completion, result.usage, _nanos(charge))
+    try:
+        if lookup.enabled:  # before the answer: the same request sent next must hit
+            await gateway.cache.store(lookup, completion, result.usage, _nanos(charge))
+    except BaseException:
+        await record()
+        raise
     served = replace(done.served, cache=lookup.headers())
     answer = ChatReply(completion=completion, usage=result.usage, served=served, charge=charge)
-    record = partial(gateway.accountant.record, done.attempt, result.usage, charge)
-    if ctx.answer_first:
+    # Strict durability promises the row is committed before the answer leaves.
+    if ctx.answer_first and not accountant.strict:
         answer.finish = record
     else:
         await record()

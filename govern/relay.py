@@ -111,6 +111,20 @@ async def relay(
         await stream.aclose()
 
 
+async def abandon(accountant: Accountant, reply: StreamReply, attempt: Attempt) -> None:
+    """Close a stream whose relay never started (the client left before its first
+    byte): release the upstream and record the attempt as the relay would have."""
+    try:
+        reply.charge = await accountant.succeeded(
+            attempt,
+            _so_far(reply.stream.usage, attempt, 0),
+            status=CLIENT_CLOSED,
+            error_type="client_disconnected",
+        )
+    finally:
+        await reply.stream.aclose()
+
+
 def _has_content(chunk: ChatCompletionChunk) -> int:
     for choice in chunk.choices:
         delta = choice.delta

@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from govern.accounting import Charge
 from govern.cache.policy import RequestCacheOptions
@@ -22,6 +23,14 @@ def new_request_id() -> str:
     # Time first, as in UUIDv7: the request log's index on request_id then grows at its
     # end instead of at random pages, which kept SQLite inserts fast as the log grows.
     return f"req_{time.time_ns() // 1_000_000:012x}{os.urandom(6).hex()}"
+
+
+def header_safe(value: str) -> str:
+    """`value` as a header can carry it: text with control or non-ASCII characters (a
+    model name the client chose) is percent-encoded."""
+    if value.isascii() and value.isprintable():
+        return value
+    return quote(value, safe=" !\"#$&'()*+,/:;<=>?@[]^`{|}~")
 
 
 @dataclass(slots=True)
@@ -64,8 +73,8 @@ class Served:
     def headers(self) -> dict[str, str]:
         """The `x-govern-*` and `x-ratelimit-*` headers describing the call."""
         return {
-            "x-govern-provider": self.route.provider,
-            "x-govern-model": self.route.qualified,
+            "x-govern-provider": header_safe(self.route.provider),
+            "x-govern-model": header_safe(self.route.qualified),
             "x-govern-attempts": str(self.attempts),
             "x-govern-fallback-index": str(self.fallback_index),
             **self.rate_limits,
@@ -102,6 +111,9 @@ class StreamReply:
     served: Served
     stream: ChatStream
     charge: Charge | None = None
+    abandon: Callable[[], Awaitable[None]] | None = None
+    """Closes and records the stream when `chunks` is never iterated (the answer could
+    not start); None when there is nothing to close."""
 
     def headers(self, ctx: RequestContext) -> dict[str, str]:
         """Response headers (the cost comes at the end of the stream, not here)."""

@@ -7,6 +7,7 @@ import gzip
 import shutil
 import ssl
 import subprocess
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -305,4 +306,31 @@ async def test_an_upstream_certificate_nobody_vouches_for_is_refused(
 
     async with Server(handler, tls=_tls_server(certificate)) as server:
         with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            await post(transport, server.url)
+
+
+@pytest.mark.parametrize("wbits", [zlib.MAX_WBITS, -zlib.MAX_WBITS], ids=["zlib", "raw"])
+async def test_deflate_bodies_are_decoded_wrapped_or_raw(
+    transport: HttptoolsTransport, wbits: int
+) -> None:
+    packer = zlib.compressobj(wbits=wbits)
+    body = packer.compress(b'{"deflated": true}') + packer.flush()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer(body, b"Content-Encoding: deflate\r\n"))
+        await writer.drain()
+
+    async with Server(handler) as server:
+        assert await post(transport, server.url) == b'{"deflated": true}'
+
+
+async def test_a_corrupt_compressed_body_says_so(transport: HttptoolsTransport) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(answer(b"\x1f\x8b not gzip at all", b"Content-Encoding: gzip\r\n"))
+        await writer.drain()
+
+    async with Server(handler) as server:
+        with pytest.raises(TransportError, match="corrupt compressed body"):
             await post(transport, server.url)

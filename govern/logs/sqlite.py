@@ -35,6 +35,13 @@ per row: with the event loop busy on the same core, each release is a thread swi
 One statement for many rows costs one."""
 
 
+def chunk_sizes(max_parameters: int) -> tuple[int, ...]:
+    """The `CHUNKS` whose statements stay within SQLite's parameter limit (999 in builds
+    before 3.32, 32,766 or more since)."""
+    rows = max_parameters // len(COLUMNS)
+    return tuple(size for size in CHUNKS if size <= rows) or (1,)
+
+
 @cache
 def insert_rows(count: int) -> str:
     """An INSERT of `count` rows."""
@@ -68,6 +75,7 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._writer = self._connect()
+        self._chunks = chunk_sizes(self._writer.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
         try:
             self._migrate(migrations)
             self._reader = self._connect()
@@ -121,7 +129,7 @@ class SQLiteStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 start = 0
-                for size in CHUNKS:
+                for size in self._chunks:
                     while len(rows) - start >= size:
                         chunk = rows[start : start + size]
                         conn.execute(insert_rows(size), list(chain.from_iterable(chunk)))

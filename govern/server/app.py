@@ -88,6 +88,9 @@ class GatewayApp:
             await self.chat(scope, receive, observed)
         except Exception as exc:
             request_id = state.get("request_id")
+            if isinstance(exc, ConnectionError):  # nobody is left to answer
+                log.info("request %s: the client left before its answer ended", request_id)
+                return
             if not isinstance(exc, GovernError):
                 exc = unexpected_error(exc, CHAT_PATH, request_id)
             if started:  # the answer is under way: nothing more can be said

@@ -39,6 +39,7 @@ _READ = frozenset(
     name.encode()
     for name in (
         "authorization",
+        "content-length",
         "x-govern-key",
         "x-api-key",
         MODE_HEADER,
@@ -68,10 +69,14 @@ def chat_route(gateway: Gateway) -> ASGIRouteHandler:
         state["request_id"] = ctx.request_id
         state["govern_ctx"] = ctx  # the app observes its overhead when the answer starts
         if scope["method"] != "POST":
-            raise MethodNotAllowed(scope["method"], PATH, allow="POST")
+            if scope["method"] == "OPTIONS":  # as Litestar answers it on every route
+                await send(_options(ctx.request_id))
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            raise MethodNotAllowed(scope["method"], PATH, allow="OPTIONS, POST")
         await admit(ctx, gateway, headers)
         try:
-            body = await read_body(receive, limit)
+            body = await read_body(receive, limit, headers.get("content-length"))
         except ClientGone:
             return
         chat, extras = decode_chat_request(body)
@@ -85,7 +90,12 @@ def chat_route(gateway: Gateway) -> ASGIRouteHandler:
                 if reply.finish is not None:
                     await reply.finish()
         else:
-            await send(_start(reply.headers(ctx), _SSE, None, _NO_CACHE))
+            try:
+                await send(_start(reply.headers(ctx), _SSE, None, _NO_CACHE))
+            except BaseException:
+                if reply.abandon is not None:  # the relay never started: close it here
+                    await reply.abandon()
+                raise
             await send_stream(reply, receive, send)
 
     return chat_completions
@@ -100,8 +110,11 @@ def read_headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body: 413 beyond `limit` bytes; ClientGone if the client left."""
+async def read_body(receive: Receive, limit: int, declared: str | None = None) -> bytes:
+    """The whole request body: 413 beyond `limit` bytes (at once when `Content-Length`
+    says so, before any `100 Continue`); ClientGone if the client left."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is larger than the limit of {limit} bytes")
     parts: list[bytes] = []
     size = 0
     while True:
@@ -129,6 +142,11 @@ def _start(
     if length is not None:
         raw.append((b"content-length", str(length).encode()))
     return {"type": "http.response.start", "status": 200, "headers": raw}
+
+
+def _options(request_id: str) -> Message:
+    headers = [(b"allow", b"OPTIONS, POST"), (b"x-govern-request-id", request_id.encode())]
+    return {"type": "http.response.start", "status": 204, "headers": headers}
 
 
 async def send_stream(reply: StreamReply, receive: Receive, send: Send) -> None:

@@ -29,6 +29,10 @@ class CorkedTransport:
     def write(self, data: bytes) -> None:
         """Hold `data` until the end of the current event-loop step, or send it at once
         with the write held before it (a head, then its body: the answer is complete)."""
+        if self._transport.is_closing():
+            # As uvloop's own write does: the sender learns the client is gone (a stream
+            # stops and is recorded as cut short) instead of writing into the void.
+            raise ConnectionResetError("the client closed the connection")
         held = self._held
         if held is None:
             self._held = data

@@ -9,6 +9,7 @@ import pytest
 
 from govern.config import LogConfig
 from govern.logs import DB_FILE, SQLiteStore, open_store, requests
+from govern.logs.sqlite import chunk_sizes
 from tests.logs.records import record
 
 
@@ -64,3 +65,15 @@ def test_querying_a_missing_log_does_not_create_one(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no request log"):
         requests(tmp_path / "nowhere")
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_statements_stay_within_old_sqlite_parameter_limits(tmp_path: Path) -> None:
+    # SQLite before 3.32 allows 999 parameters a statement: 27 rows of 36 columns.
+    assert chunk_sizes(999) == (16, 4, 1)
+    assert chunk_sizes(32_766) == (256, 64, 16, 4, 1)
+    store = SQLiteStore(tmp_path / "log.db")
+    store._writer.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+    store._chunks = chunk_sizes(999)
+    store.insert([record(n) for n in range(100)])
+    assert store.fetch("SELECT COUNT(*) FROM requests")[1][0][0] == 100
+    store.close()

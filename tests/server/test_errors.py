@@ -143,7 +143,7 @@ def test_wrong_method_is_405(sim_gateway: EmbeddedServer) -> None:
     response = httpx.delete(f"{sim_gateway.url}/v1/chat/completions")
     assert response.status_code == 405
     assert "DELETE" in str(error_of(response)["message"])
-    assert response.headers["allow"] == "POST"
+    assert response.headers["allow"] == "OPTIONS, POST"
     assert response.headers["x-govern-request-id"].startswith("req_")
 
 

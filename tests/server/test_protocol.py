@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import pytest
+
 from govern.server.protocol import CorkedTransport
 
 
@@ -59,4 +61,12 @@ async def test_other_calls_reach_the_transport() -> None:
     assert not corked.is_closing()
     corked.close()
     assert corked.is_closing()
+    peer.close()
+
+
+async def test_a_write_after_the_client_left_raises_instead_of_vanishing() -> None:
+    corked, peer = await _pair()
+    corked.close()
+    with pytest.raises(ConnectionResetError):
+        corked.write(b"data: 2\n\n")  # a stream learns it must stop
     peer.close()
