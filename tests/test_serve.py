@@ -3,6 +3,7 @@ log row."""
 
 from __future__ import annotations
 
+import gc
 import signal
 import socket
 import subprocess
@@ -122,3 +123,16 @@ def test_bad_config_is_one_clear_line(start: Start, tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Expected `float`, got `str` - at `providers.openai.timeout`" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_server_sets_its_loaded_heap_aside_from_garbage_collection() -> None:
+    from govern.serve import settle_garbage_collector
+
+    before = gc.get_threshold()
+    try:
+        settle_garbage_collector()
+        assert gc.get_freeze_count() > 0  # everything loaded so far: never walked again
+        assert gc.get_threshold() == (10_000, 20, 20)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
