@@ -61,10 +61,10 @@ class GatewayApp:
     mounted in the Litestar app, which documents it and serves other spellings of the path.
     """
 
-    def __init__(self, gateway: Gateway):
+    def __init__(self, gateway: Gateway, *, answer_first: bool = True):
         self.litestar = create_app(gateway)
         self.metrics = gateway.metrics
-        handler = chat_route(gateway)
+        handler = chat_route(gateway, answer_first=answer_first)
         self.chat = handler.fn
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:

@@ -57,14 +57,15 @@ class ClientGone(Exception):
     """The client closed the connection before its request body arrived."""
 
 
-def chat_route(gateway: Gateway) -> ASGIRouteHandler:
-    """The chat completions route bound to `gateway`."""
+def chat_route(gateway: Gateway, *, answer_first: bool = True) -> ASGIRouteHandler:
+    """The chat completions route bound to `gateway`; `answer_first`: send a finished
+    answer before recording it (see `RequestContext.answer_first`)."""
     limit = gateway.config.server.max_body_bytes
 
     @asgi(PATH, copy_scope=False, opt={"methods": ("POST",)})
     async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
         headers = read_headers(scope)
-        ctx = RequestContext(api_key=presented_key(headers), answer_first=True)
+        ctx = RequestContext(api_key=presented_key(headers), answer_first=answer_first)
         state = scope["state"]
         state["request_id"] = ctx.request_id
         state["govern_ctx"] = ctx  # the app observes its overhead when the answer starts

@@ -15,8 +15,19 @@ from govern.gateway import Gateway
 class EmbeddedServer:
     """Serve a `Gateway` over HTTP from a daemon thread until `stop()`."""
 
-    def __init__(self, gateway: Gateway, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        gateway: Gateway,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        answer_first: bool = False,
+    ):
         self.gateway = gateway
+        self.answer_first = answer_first
+        """Send chat answers before recording them, as `python -m govern.serve` does. Off
+        by default: code in other threads (the notebook's `flush`, then `spend()`) reads
+        the log's backlog the moment it has an answer."""
         self.host = host
         self.port = port
         self.url = ""
@@ -33,7 +44,7 @@ class EmbeddedServer:
         from govern.server.protocol import http_protocol
 
         config = uvicorn.Config(
-            GatewayApp(self.gateway),
+            GatewayApp(self.gateway, answer_first=self.answer_first),
             host=self.host,
             port=self.port,
             log_level="warning",

@@ -5,14 +5,19 @@ from __future__ import annotations
 import socket
 import sqlite3
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import msgspec
 
+from govern.config import config_from_dict
+from govern.gateway import Gateway
+from govern.logs import requests
 from govern.logs.store import DB_FILE
 from govern.logs.writer import LogWriter
 from govern.replies import RequestContext
+from govern.server.embedded import EmbeddedServer
 from govern.wire.decode import decode_chat_request
 from tests.conftest import ServeFactory
 
@@ -121,3 +126,18 @@ def test_a_model_name_no_header_can_carry_is_encoded_and_the_stream_still_ends(
         assert response.status_code == 200
         assert response.headers["x-govern-model"] == "sim/m%C4%80%07"
         assert response.text.endswith("data: [DONE]\n\n")
+
+
+def test_answers_sent_before_their_bookkeeping_are_all_recorded_and_settled(
+    tmp_path: Path,
+) -> None:
+    # As `python -m govern.serve` runs: the answer leaves first, then its row and settle.
+    gateway = Gateway(config_from_dict(governed()), data_dir=tmp_path)
+    with EmbeddedServer(gateway, answer_first=True) as server:
+        ids = [chat(server.url).headers["x-govern-request-id"] for _ in range(5)]
+        stream = msgspec.json.encode({**msgspec.json.decode(BODY), "stream": True})
+        assert chat(server.url, stream).text.endswith("data: [DONE]\n\n")
+    rows = requests(tmp_path)
+    assert set(ids) < set(rows["request_id"]) and len(rows) == 6
+    # 6 calls x 10 output tokens x $0.006 = $0.36
+    assert int(rows["cost_nanos"].sum()) == 360_000_000
