@@ -20,6 +20,7 @@ from litestar.routes import ASGIRoute, HTTPRoute
 from govern import __version__
 from govern.server.jsonschema import Schema, SchemaBuilder
 from govern.wire import anthropic as anthropic_wire
+from govern.wire import anthropic_errors
 from govern.wire import openai as openai_wire
 
 ErrorShape = Literal["openai", "anthropic", "none"]
@@ -203,7 +204,9 @@ def _handlers(route: object) -> list[tuple[Handler, list[str]]]:
 
 def openapi_document(app: Litestar) -> dict[str, Any]:
     """The OpenAPI 3.1 document of `app`'s routes."""
-    builder = SchemaBuilder({anthropic_wire.__name__: "Anthropic"})
+    builder = SchemaBuilder(
+        {anthropic_wire.__name__: "Anthropic", anthropic_errors.__name__: "Anthropic"}
+    )
     paths: dict[str, dict[str, Any]] = {}
     for route in sorted(app.routes, key=lambda r: r.path):
         path = _PATH_PARAM.sub(r"{\1}", route.path)
